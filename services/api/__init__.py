@@ -1,0 +1,68 @@
+"""The nestlab REST API: a Flask app factory, one blueprint per resource.
+
+The API validates requests with marshmallow schemas, records them in the
+database and publishes work to the workers by task name. It never talks to
+vCenter itself.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, g, jsonify
+from sqlalchemy.exc import IntegrityError
+
+from services.api import auth, endpoints, jobs, zpods
+from services.api.context import ApiContext
+from services.api.errors import NestlabApi, envelope
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.config.update(
+        API_TITLE="nestlab",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        MAX_CONTENT_LENGTH=1024 * 1024,
+    )
+    app.json.sort_keys = False
+    app.extensions["nestlab"] = ApiContext(settings)
+    api = NestlabApi(app, spec_kwargs={
+        "info": {"description": "Nested VMware labs (zPods) on demand."},
+        "security": [{"bearer": []}],
+    })
+    api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    api.register_blueprint(endpoints.blp, url_prefix=f"{API_PREFIX}/endpoints")
+    api.register_blueprint(zpods.blp, url_prefix=f"{API_PREFIX}/zpods")
+    api.register_blueprint(jobs.blp, url_prefix=f"{API_PREFIX}/jobs")
+    app.before_request(auth.authenticate)
+    app.teardown_appcontext(_close_session)
+    app.register_error_handler(IntegrityError, _conflict)
+    app.add_url_rule("/healthz", "healthz", lambda: jsonify(status="ok"))
+    return app
+
+
+def _close_session(_exc) -> None:
+    session = g.pop("db", None)
+    if session is not None:
+        session.close()
+
+
+def _conflict(exc: IntegrityError):
+    # Two requests raced for the same unique value; the loser gets a clean 409.
+    log.info("integrity conflict: %s", exc.orig)
+    g.pop("db").rollback() if "db" in g else None
+    response = jsonify(envelope(409, "Conflict", "the request conflicts with an existing record "
+                                                 "(a name already in use?); nothing was changed"))
+    response.status_code = 409
+    return response

@@ -1,0 +1,57 @@
+"""/api/v1/jobs: the work the services do, its steps and its events."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+from services.api.context import api_context, db
+from services.api.publisher import publish
+from services.api.schemas import EventSchema, JobListQuerySchema, JobSchema, JobSummarySchema
+from shared.models import Event, Job
+
+blp = Blueprint("jobs", __name__, description="Jobs, steps and events")
+
+
+def create_job(kind: str, zpod_id: int | None = None, endpoint_id: int | None = None) -> Job:
+    """Write the job with whatever the request session holds, commit, then publish it."""
+    session = db()
+    job = Job(kind=kind, zpod_id=zpod_id, endpoint_id=endpoint_id)
+    session.add(job)
+    session.commit()
+    publish(api_context(), job.id, kind)
+    session.refresh(job)
+    return job
+
+
+def get_job_or_404(job_id: int) -> Job:
+    job = db().get(Job, job_id)
+    if job is None:
+        abort(404, message=f"job {job_id} not found")
+    return job
+
+
+@blp.route("")
+@blp.arguments(JobListQuerySchema, location="query")
+@blp.response(200, JobSummarySchema(many=True))
+def list_jobs(query):
+    """List recent jobs, newest first."""
+    statement = select(Job).order_by(Job.id.desc()).limit(query["limit"])
+    if query.get("status"):
+        statement = statement.where(Job.status == query["status"])
+    return db().scalars(statement).all()
+
+
+@blp.route("/<int:job_id>")
+@blp.response(200, JobSchema)
+def get_job(job_id):
+    """A job with its steps (and their times), its error if any, and its events in order."""
+    return get_job_or_404(job_id)
+
+
+@blp.route("/<int:job_id>/events")
+@blp.response(200, EventSchema(many=True))
+def job_events(job_id):
+    """The job's events in order."""
+    get_job_or_404(job_id)
+    return db().scalars(select(Event).where(Event.job_id == job_id).order_by(Event.seq)).all()

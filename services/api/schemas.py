@@ -1,0 +1,168 @@
+"""Request and response schemas: they validate input and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from shared.netplan import ZPOD_PREFIX, parse_vlan_range
+
+# vCenter accepts most characters in names, DNS does not: a zPod name becomes
+# part of object names, host names and the zPod's domain, so keep it a DNS label.
+ZPOD_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+ENDPOINT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+THUMBPRINT = re.compile(r"^(?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{64}$")
+
+ZPOD_NAME_RULE = ("1-32 characters: lowercase letters, digits and '-', starting with a letter "
+                  "and not ending with '-'")
+
+
+class EndpointCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Regexp(
+        ENDPOINT_NAME, error="1-64 characters: letters, digits, '_', '.', '-'"))
+    host = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    port = fields.Integer(load_default=443, validate=validate.Range(min=1, max=65535))
+    username = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    password = fields.String(required=True, load_only=True,
+                             validate=validate.Length(min=1, max=1024))
+    datacenter = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    cluster = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    datastore = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    switch = fields.String(required=True, validate=validate.Length(min=1, max=255),
+                           metadata={"description": "the distributed switch for zPod networks"})
+    verify_tls = fields.Boolean(load_default=True)
+    thumbprint = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        THUMBPRINT, error="a SHA-256 certificate fingerprint: 64 hex digits, colons allowed"))
+    supernet = fields.String(required=True, metadata={"example": "10.96.0.0/16"})
+    vlan_range = fields.String(required=True, metadata={"example": "100-199"})
+
+    @validates("supernet")
+    def _supernet(self, value: str, **_) -> None:
+        try:
+            network = ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            raise ValidationError(f"not an IPv4 network in CIDR form: {exc}") from exc
+        if network.version != 4 or network.prefixlen > ZPOD_PREFIX:
+            raise ValidationError(f"an IPv4 network of /{ZPOD_PREFIX} or larger is needed")
+
+    @validates("vlan_range")
+    def _vlan_range(self, value: str, **_) -> None:
+        try:
+            parse_vlan_range(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    @validates_schema
+    def _tls(self, data: dict, **_) -> None:
+        if data.get("thumbprint") and data.get("verify_tls") is False:
+            raise ValidationError("give either a thumbprint to pin or verify_tls false, not both",
+                                  "thumbprint")
+
+
+class EndpointSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    host = fields.String()
+    port = fields.Integer()
+    username = fields.String()
+    datacenter = fields.String()
+    cluster = fields.String()
+    datastore = fields.String()
+    switch = fields.String()
+    verify_tls = fields.Boolean()
+    thumbprint = fields.String(allow_none=True)
+    supernet = fields.String()
+    vlan_range = fields.String()
+    status = fields.String(metadata={"description": "unverified, ok or error"})
+    status_message = fields.String(allow_none=True)
+    verified_at = fields.DateTime(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class ZpodCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Regexp(ZPOD_NAME, error=ZPOD_NAME_RULE))
+    endpoint = fields.String(required=True, metadata={"description": "endpoint name or id"})
+    profile = fields.String(required=True, metadata={"example": "minimal"})
+
+
+class ComponentSchema(Schema):
+    hostname = fields.String()
+    fqdn = fields.String()
+    role = fields.String()
+    ip = fields.String()
+    vm_name = fields.String()
+    moref = fields.String(allow_none=True)
+    status = fields.String()
+
+
+class NetworkSchema(Schema):
+    subnet = fields.String()
+    vlan = fields.Integer()
+    gateway = fields.String()
+    netmask = fields.String()
+    dns = fields.String()
+
+
+class ZpodSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    status = fields.String()
+    status_message = fields.String(allow_none=True)
+    endpoint = fields.String(metadata={"description": "endpoint name"})
+    profile = fields.String()
+    domain = fields.String()
+    network = fields.Nested(NetworkSchema)
+    components = fields.List(fields.Nested(ComponentSchema))
+    job_id = fields.Integer(allow_none=True, metadata={"description": "the zPod's latest job"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class StepSchema(Schema):
+    name = fields.String()
+    status = fields.String()
+    started_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
+    error = fields.String(allow_none=True)
+
+
+class EventSchema(Schema):
+    seq = fields.Integer()
+    kind = fields.String()
+    message = fields.String()
+    percent = fields.Integer(allow_none=True)
+    time = fields.DateTime(attribute="created_at")
+    job_id = fields.Integer()
+    zpod_id = fields.Integer(allow_none=True)
+
+
+class JobSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    status = fields.String(metadata={"description": "queued, running, succeeded or failed"})
+    zpod_id = fields.Integer(allow_none=True)
+    endpoint_id = fields.Integer(allow_none=True)
+    error = fields.String(allow_none=True)
+    attempts = fields.Integer()
+    created_at = fields.DateTime()
+    started_at = fields.DateTime(allow_none=True)
+    finished_at = fields.DateTime(allow_none=True)
+    steps = fields.List(fields.Nested(StepSchema))
+    events = fields.List(fields.Nested(EventSchema))
+
+
+class JobSummarySchema(JobSchema):
+    class Meta:
+        exclude = ("steps", "events")
+
+
+class JobListQuerySchema(Schema):
+    status = fields.String(validate=validate.OneOf(["queued", "running", "succeeded", "failed"]))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class ZpodListQuerySchema(Schema):
+    all = fields.Boolean(load_default=False,
+                         metadata={"description": "include destroyed zPods"})

@@ -1,0 +1,217 @@
+"""Running one job: claim it, run its steps once each, end it in a clear state.
+
+A job may be delivered more than once (late acknowledgement, a killed worker,
+a re-publish). The runner makes that harmless:
+
+* a finished job is left alone;
+* a job is *claimed* with one conditional UPDATE, so only one worker runs it
+  at a time; the claim is kept alive by a heartbeat and may be taken over once
+  its heartbeat is older than `settings.job_stale_after` (its worker died);
+* a step that already succeeded in an earlier attempt is skipped, and the
+  steps themselves look up what exists in vCenter before creating anything.
+
+Transient faults are retried by Celery with capped, jittered backoff; anything
+else ends the job `failed` with a message a person can act on.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from contextlib import contextmanager
+from datetime import timedelta
+
+from sqlalchemy import or_, select, update
+
+from shared.db import transaction
+from shared.events import EventKind
+from shared.models import Job, JobStatus, Step, utcnow
+from shared.vsphere.errors import PermanentError, TransientError, VsphereError
+
+log = logging.getLogger(__name__)
+
+
+class JobBusy(Exception):
+    """Another live worker holds the job's claim."""
+
+
+class JobRun:
+    """The state of one attempt at a job, handed to the flow's steps."""
+
+    def __init__(self, ctx, job: Job, owner: str):
+        self.ctx = ctx
+        self.job_id = job.id
+        self.zpod_id = job.zpod_id
+        self.endpoint_id = job.endpoint_id
+        self.kind = job.kind
+        self.owner = owner
+        self._done = {s.name for s in job.steps if s.status == JobStatus.SUCCEEDED}
+        self.total_steps = 0
+        self.step_count = 0
+
+    def emit(self, kind: str, message: str, percent: int | None = None) -> None:
+        self.ctx.events.emit(self.job_id, self.zpod_id, kind, message, percent)
+
+    def percent(self) -> int | None:
+        if not self.total_steps:
+            return None
+        return min(99, int(100 * self.step_count / self.total_steps))
+
+    @contextmanager
+    def step(self, name: str):
+        """Record the body as a step of the job, with its events.
+
+        The body always runs (its operations look before they act, so a second
+        run finds what the first made); a step that already succeeded in an
+        earlier attempt is not recorded or announced again.
+        """
+        self.step_count += 1
+        if name in self._done:
+            yield
+            return
+        self._record_step(name, JobStatus.RUNNING)
+        self.emit(EventKind.STEP_STARTED, name, self.percent())
+        try:
+            yield
+        except BaseException as exc:
+            self._record_step(name, JobStatus.FAILED, error=str(exc) or type(exc).__name__)
+            raise
+        self._record_step(name, JobStatus.SUCCEEDED)
+        self._done.add(name)
+        self.emit(EventKind.STEP_FINISHED, name, self.percent())
+
+    def _record_step(self, name: str, status: str, error: str | None = None) -> None:
+        with transaction(self.ctx.sessions) as session:
+            step = session.scalar(select(Step).where(Step.job_id == self.job_id, Step.name == name))
+            if step is None:
+                step = Step(job_id=self.job_id, name=name)
+                session.add(step)
+            step.status = status
+            step.error = error
+            if status == JobStatus.RUNNING:
+                step.started_at, step.finished_at = utcnow(), None
+            else:
+                step.finished_at = utcnow()
+
+
+class Heartbeat(threading.Thread):
+    """Refreshes the job's claim while a step runs, however long it takes."""
+
+    def __init__(self, ctx, job_id: int, owner: str):
+        super().__init__(daemon=True, name=f"heartbeat-{job_id}")
+        self.ctx, self.job_id, self.owner = ctx, job_id, owner
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        interval = max(0.5, self.ctx.settings.job_stale_after / 3)
+        while not self.stopped.wait(interval):
+            try:
+                with transaction(self.ctx.sessions) as session:
+                    session.execute(update(Job).where(
+                        Job.id == self.job_id, Job.claimed_by == self.owner
+                    ).values(heartbeat_at=utcnow()))
+            except Exception:  # noqa: BLE001 - a missed beat is retried next interval
+                log.warning("heartbeat for job %s failed", self.job_id, exc_info=True)
+
+
+def new_owner() -> str:
+    return f"{socket.gethostname()}:{uuid.uuid4().hex[:12]}"
+
+
+def claim(ctx, job_id: int, owner: str) -> Job | None:
+    """Take the job for `owner`; None when it is finished or missing; JobBusy if held."""
+    stale = utcnow() - timedelta(seconds=ctx.settings.job_stale_after)
+    with transaction(ctx.sessions) as session:
+        result = session.execute(update(Job).where(
+            Job.id == job_id,
+            Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING]),
+            or_(Job.claimed_by.is_(None), Job.heartbeat_at < stale),
+        ).values(claimed_by=owner, heartbeat_at=utcnow(), status=JobStatus.RUNNING,
+                 attempts=Job.attempts + 1))
+        job = session.get(Job, job_id)
+        if job is None or job.finished:
+            return None
+        if result.rowcount != 1:
+            raise JobBusy(f"job {job_id} is being run by {job.claimed_by}")
+        if job.started_at is None:
+            job.started_at = utcnow()
+        job.steps  # noqa: B018 - load the steps while the session is open
+        return job
+
+
+def finish(ctx, job_id: int, status: str, error: str | None = None,
+           on_end: Callable | None = None) -> None:
+    with transaction(ctx.sessions) as session:
+        job = session.get(Job, job_id)
+        job.status, job.error, job.finished_at = status, error, utcnow()
+        job.claimed_by = None
+        if on_end is not None:
+            on_end(session, job)
+
+
+def release(ctx, job_id: int, owner: str) -> None:
+    with transaction(ctx.sessions) as session:
+        session.execute(update(Job).where(Job.id == job_id, Job.claimed_by == owner)
+                        .values(claimed_by=None))
+
+
+def backoff(retries: int, base: float, cap: float = 60.0) -> float:
+    """Capped exponential backoff with full jitter."""
+    return random.uniform(base / 2, min(cap, base * (2 ** retries)))
+
+
+def run_job(task, job_id: int, flow) -> str | None:
+    """Run `flow` for the job under Celery task `task`; returns the final status."""
+    from services.deployer.context import context_for
+
+    ctx = context_for(task.app)
+    owner = new_owner()
+    try:
+        job = claim(ctx, job_id, owner)
+    except JobBusy as busy:
+        log.info("%s; trying again later", busy)
+        raise task.retry(countdown=backoff(task.request.retries, ctx.settings.job_stale_after / 2),
+                         max_retries=None) from busy
+    if job is None:
+        log.info("job %s is finished or gone; nothing to do", job_id)
+        return None
+    run = JobRun(ctx, job, owner)
+    first_attempt = job.attempts == 1
+    run.emit(EventKind.JOB_STARTED if first_attempt else EventKind.JOB_RETRYING,
+             f"{flow.title} started" if first_attempt else f"{flow.title} resumed "
+             f"(attempt {job.attempts})", 0)
+    heartbeat = Heartbeat(ctx, job_id, owner)
+    heartbeat.start()
+    try:
+        flow.run(run)
+    except TransientError as exc:
+        ctx.forget_vsphere()
+        if task.request.retries < ctx.settings.task_retry_max:
+            delay = backoff(task.request.retries, ctx.settings.task_retry_backoff)
+            release(ctx, job_id, owner)
+            run.emit(EventKind.JOB_RETRYING, f"{exc}; retrying in {delay:.0f}s", run.percent())
+            raise task.retry(countdown=delay, max_retries=None) from exc
+        return _fail(run, flow, f"{exc} (gave up after {task.request.retries + 1} attempts)")
+    except (PermanentError, VsphereError) as exc:
+        return _fail(run, flow, str(exc))
+    except Exception as exc:  # noqa: BLE001 - the job must end failed, readable, retryable
+        log.exception("job %s: unexpected error", job_id)
+        return _fail(run, flow, f"internal error ({type(exc).__name__}); see the worker log")
+    finally:
+        heartbeat.stopped.set()
+    finish(ctx, job_id, JobStatus.SUCCEEDED, on_end=flow.on_success)
+    run.emit(EventKind.JOB_SUCCEEDED, f"{flow.title} succeeded", 100)
+    return JobStatus.SUCCEEDED
+
+
+def _fail(run: JobRun, flow, message: str) -> str:
+    def on_end(session, job):
+        flow.on_failure(session, job, message)
+
+    finish(run.ctx, run.job_id, JobStatus.FAILED, message, on_end=on_end)
+    run.emit(EventKind.JOB_FAILED, message, run.percent())
+    return JobStatus.FAILED

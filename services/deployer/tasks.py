@@ -1,0 +1,23 @@
+"""The deployer's Celery tasks, registered by name from the shared contract."""
+
+from __future__ import annotations
+
+from celery import Celery
+
+from services.deployer.flows import FLOWS
+from services.deployer.runner import run_job
+from shared.contract import Tasks
+
+
+def register(app: Celery) -> None:
+    @app.task(name=Tasks.DEPLOY_ZPOD.name, bind=True)
+    def deploy_zpod(self, job_id: int):
+        return run_job(self, job_id, FLOWS["deploy"])
+
+    @app.task(name=Tasks.DESTROY_ZPOD.name, bind=True)
+    def destroy_zpod(self, job_id: int):
+        return run_job(self, job_id, FLOWS["destroy"])
+
+    @app.task(name=Tasks.VERIFY_ENDPOINT.name, bind=True)
+    def verify_endpoint(self, job_id: int):
+        return run_job(self, job_id, FLOWS["verify"])

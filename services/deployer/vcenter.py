@@ -1,0 +1,203 @@
+"""What the deployer does on vCenter, one idempotent operation per function.
+
+Every `ensure_*` looks for the object by its deterministic name first and only
+creates it when it is missing, so running a step twice changes nothing. Reads
+go through the PropertyCollector (shared.vsphere.collector).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyVmomi import vim
+
+from shared.vsphere.collector import properties, retrieve, retrieve_types, wait_for_tasks
+from shared.vsphere.errors import NotFound, translate
+
+POWERED_ON = vim.VirtualMachinePowerState.poweredOn
+
+
+@dataclass
+class Placement:
+    """The endpoint's objects a zPod is built in."""
+
+    datacenter: vim.Datacenter
+    vm_folder: vim.Folder
+    cluster: vim.ClusterComputeResource
+    root_pool: vim.ResourcePool
+    datastore: vim.Datastore
+    datastore_name: str
+    switch: vim.DistributedVirtualSwitch
+    switch_uuid: str
+
+
+def _call(action: str, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - translated into a typed error
+        raise translate(exc, action) from exc
+
+
+def locate(si, endpoint) -> Placement:
+    """Find the endpoint's datacenter, cluster, datastore and switch; name all that is missing."""
+    datacenters = _call("read datacenters", retrieve, si, si.content.rootFolder, vim.Datacenter,
+                        ["name", "vmFolder"])
+    dc = next(((obj, p) for obj, p in datacenters if p["name"] == endpoint.datacenter), None)
+    if dc is None:
+        known = ", ".join(sorted(p["name"] for _, p in datacenters)) or "none"
+        raise NotFound(f"datacenter '{endpoint.datacenter}' not found (found: {known})")
+    dc_obj, dc_props = dc
+    found = _call("read the datacenter inventory", retrieve_types, si, dc_obj, {
+        vim.ClusterComputeResource: ["name", "resourcePool"],
+        vim.Datastore: ["name"],
+        vim.DistributedVirtualSwitch: ["name", "uuid"],
+    })
+
+    def pick(vimtype, name):
+        return next(((o, p) for o, p in found if isinstance(o, vimtype) and p["name"] == name),
+                    None)
+
+    cluster = pick(vim.ClusterComputeResource, endpoint.cluster)
+    datastore = pick(vim.Datastore, endpoint.datastore)
+    switch = pick(vim.DistributedVirtualSwitch, endpoint.switch)
+    missing = [f"{label} '{name}'" for label, name, hit in (
+        ("cluster", endpoint.cluster, cluster),
+        ("datastore", endpoint.datastore, datastore),
+        ("distributed switch", endpoint.switch, switch),
+    ) if hit is None]
+    if missing:
+        raise NotFound(f"not found in datacenter '{endpoint.datacenter}': " + ", ".join(missing))
+    return Placement(
+        datacenter=dc_obj, vm_folder=dc_props["vmFolder"],
+        cluster=cluster[0], root_pool=cluster[1]["resourcePool"],
+        datastore=datastore[0], datastore_name=endpoint.datastore,
+        switch=switch[0], switch_uuid=switch[1]["uuid"],
+    )
+
+
+def child_named(si, parent, vimtype, name: str):
+    hits = [obj for obj, p in _call(f"look up '{name}'", retrieve, si, parent, vimtype, ["name"],
+                                    False) if p.get("name") == name]
+    return hits[0] if hits else None
+
+
+def ensure_folder(si, parent: vim.Folder, name: str) -> vim.Folder:
+    folder = child_named(si, parent, vim.Folder, name)
+    if folder is None:
+        folder = _call(f"create folder '{name}'", parent.CreateFolder, name)
+    return folder
+
+
+def ensure_pool(si, parent: vim.ResourcePool, name: str) -> vim.ResourcePool:
+    pool = child_named(si, parent, vim.ResourcePool, name)
+    if pool is not None:
+        return pool
+
+    def allocation():
+        # The simulator (and old vCenters) want every field set, shares included.
+        return vim.ResourceAllocationInfo(
+            reservation=0, limit=-1, expandableReservation=True,
+            shares=vim.SharesInfo(level=vim.SharesInfo.Level.normal, shares=0))
+
+    spec = vim.ResourceConfigSpec(cpuAllocation=allocation(), memoryAllocation=allocation())
+    return _call(f"create resource pool '{name}'", parent.CreateResourcePool, name, spec)
+
+
+def find_portgroup(si, switch, name: str):
+    groups = _call("read the switch's portgroups", properties, si, [switch],
+                   vim.DistributedVirtualSwitch, ["portgroup"])
+    candidates = next(iter(groups.values()), {}).get("portgroup") or []
+    names = properties(si, candidates, vim.dvs.DistributedVirtualPortgroup, ["name", "key"])
+    for pg in candidates:
+        if names.get(pg._moId, {}).get("name") == name:
+            return pg, names[pg._moId]["key"]
+    return None, None
+
+
+def portgroup_spec(name: str, vlan: int):
+    allow = vim.BoolPolicy(inherited=False, value=True)
+    port_config = vim.dvs.VmwareDistributedVirtualSwitch.VmwarePortConfigPolicy(
+        vlan=vim.dvs.VmwareDistributedVirtualSwitch.VlanIdSpec(inherited=False, vlanId=vlan),
+        securityPolicy=vim.dvs.VmwareDistributedVirtualSwitch.SecurityPolicy(
+            inherited=False, allowPromiscuous=allow, forgedTransmits=allow, macChanges=allow),
+    )
+    return vim.dvs.DistributedVirtualPortgroup.ConfigSpec(
+        name=name, type="earlyBinding", numPorts=16, autoExpand=True,
+        defaultPortConfig=port_config)
+
+
+def ensure_portgroup(si, switch, name: str, vlan: int):
+    """The zPod's portgroup (VLAN, promiscuous, forged transmits, MAC changes allowed)."""
+    pg, key = find_portgroup(si, switch, name)
+    if pg is None:
+        task = _call(f"create portgroup '{name}'", switch.AddDVPortgroup_Task,
+                     [portgroup_spec(name, vlan)])
+        wait_for_tasks(si, [task], f"create portgroup '{name}'")
+        pg, key = find_portgroup(si, switch, name)
+        if pg is None:
+            raise NotFound(f"portgroup '{name}' missing right after it was created")
+    return pg, key
+
+
+def vms_in_folder(si, folder) -> dict[str, tuple]:
+    """{name: (vm, power state)} of the VMs directly in `folder`."""
+    found = _call("read the zPod's VMs", retrieve, si, folder, vim.VirtualMachine,
+                  ["name", "runtime.powerState"], False)
+    return {p["name"]: (vm, p.get("runtime.powerState")) for vm, p in found}
+
+
+def _device(spec, operation="add", file_operation=None):
+    change = vim.vm.device.VirtualDeviceSpec(operation=operation, device=spec)
+    if file_operation:
+        change.fileOperation = file_operation
+    return change
+
+
+def vm_config(component: dict, placement: Placement, pg_key: str, guestinfo: dict):
+    """A ConfigSpec for one zPod VM: sizing, PVSCSI disks, a vmxnet3 NIC, guestinfo."""
+    spec = component["spec"]
+    devices = [_device(vim.vm.device.ParaVirtualSCSIController(
+        key=-100, busNumber=0, sharedBus="noSharing"))]
+    for index, disk in enumerate(spec["disks"]):
+        backing = vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
+            diskMode="persistent", thinProvisioned=disk["thin"], fileName="")
+        devices.append(_device(vim.vm.device.VirtualDisk(
+            key=-101 - index, controllerKey=-100, unitNumber=index,
+            capacityInKB=disk["size_kb"], backing=backing), file_operation="create"))
+    nic_backing = vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(
+        port=vim.dvs.PortConnection(switchUuid=placement.switch_uuid, portgroupKey=pg_key))
+    devices.append(_device(vim.vm.device.VirtualVmxnet3(
+        key=-200, backing=nic_backing, addressType="generated",
+        connectable=vim.vm.device.VirtualDevice.ConnectInfo(
+            startConnected=True, allowGuestControl=True, connected=True))))
+    return vim.vm.ConfigSpec(
+        name=component["vm_name"], numCPUs=spec["cpus"], numCoresPerSocket=spec["cpus"],
+        memoryMB=spec["memory_mb"], guestId=spec["guest_id"],
+        nestedHVEnabled=spec["nested_hv"],
+        files=vim.vm.FileInfo(vmPathName=f"[{placement.datastore_name}]"),
+        extraConfig=[vim.option.OptionValue(key=f"guestinfo.{k}", value=v)
+                     for k, v in guestinfo.items()],
+        deviceChange=devices,
+    )
+
+
+def create_vms(si, folder, pool, configs: list) -> None:
+    """Start every CreateVM task at once, then wait for all of them."""
+    tasks = [_call(f"create VM '{c.name}'", folder.CreateVM_Task, config=c, pool=pool)
+             for c in configs]
+    wait_for_tasks(si, tasks, "create the zPod's VMs")
+
+
+def power_on(si, vms: list) -> None:
+    tasks = [_call("power on VM", vm.PowerOnVM_Task) for vm in vms]
+    wait_for_tasks(si, tasks, "power on the zPod's VMs")
+
+
+def power_off(si, vms: list) -> None:
+    tasks = [_call("power off VM", vm.PowerOffVM_Task) for vm in vms]
+    wait_for_tasks(si, tasks, "power off the zPod's VMs")
+
+
+def destroy(si, objects: list, what: str) -> None:
+    tasks = [_call(f"destroy {what}", obj.Destroy_Task) for obj in objects]
+    wait_for_tasks(si, tasks, f"destroy {what}")

@@ -1,0 +1,45 @@
+"""The contract between services: queues, task names and their arguments.
+
+The API (and any other sender) publishes work by *name* with `send`; it never
+imports worker code. Every task takes one argument, the id of a job row that
+holds everything else, so a task can be re-run safely from the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class Queues:
+    DEPLOYER = "deployer"
+    LIBRARY = "library"
+    NOTIFIER = "notifier"
+
+
+@dataclass(frozen=True)
+class TaskName:
+    name: str
+    queue: str
+    args: tuple[str, ...] = ("job_id",)
+
+
+class Tasks:
+    DEPLOY_ZPOD = TaskName("deployer.deploy_zpod", Queues.DEPLOYER)
+    DESTROY_ZPOD = TaskName("deployer.destroy_zpod", Queues.DEPLOYER)
+    VERIFY_ENDPOINT = TaskName("deployer.verify_endpoint", Queues.DEPLOYER)
+
+
+# The task that runs each kind of job (see shared.models.JobKind).
+TASK_FOR_JOB_KIND: dict[str, TaskName] = {
+    "deploy": Tasks.DEPLOY_ZPOD,
+    "destroy": Tasks.DESTROY_ZPOD,
+    "verify": Tasks.VERIFY_ENDPOINT,
+}
+
+
+def all_tasks() -> list[TaskName]:
+    return [value for value in vars(Tasks).values() if isinstance(value, TaskName)]
+
+
+def task_routes() -> dict[str, dict[str, str]]:
+    return {task.name: {"queue": task.queue} for task in all_tasks()}

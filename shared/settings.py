@@ -1,0 +1,100 @@
+"""Settings for every nestlab process, read from the environment once.
+
+Each process builds one `Settings` (``Settings.from_env()``) in its factory and
+passes it down; tests build their own with overrides. Nothing here connects to
+anything.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Configuration shared by the API and the workers.
+
+    Environment variables (all optional):
+      NESTLAB_VAR_DIR        state directory (default ./var)
+      DATABASE_URL           SQLAlchemy URL (default SQLite under the var dir)
+      REDIS_URL              Redis for the event stream (default redis://127.0.0.1:6379/0)
+      BROKER_URL             Celery broker (default REDIS_URL)
+      NESTLAB_SECRET_KEY     Fernet key(s), comma separated, newest first, for
+                             secrets at rest (default: a key file in the var dir)
+      NESTLAB_ADMIN_TOKEN    the first admin token (default: generated, printed once)
+      NESTLAB_DOMAIN         parent DNS domain of zPods (default nestlab.lab)
+      NESTLAB_VISIBILITY_TIMEOUT  seconds before an unacknowledged task is redelivered
+      NESTLAB_JOB_STALE_AFTER     seconds without a heartbeat before another worker
+                                  may take a job over
+    """
+
+    var_dir: Path = ROOT / "var"
+    database_url: str = ""
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    broker_url: str = ""
+    secret_keys: tuple[str, ...] = ()
+    admin_token: str | None = None
+    domain: str = "nestlab.lab"
+    visibility_timeout: int = 3600
+    job_stale_after: int = 120
+    publish_timeout: float = 3.0
+    republish_interval: float = 15.0
+    task_retry_max: int = 5
+    task_retry_backoff: float = 2.0
+    vsphere_timeout: float = 60.0
+    events_stream: str = "nestlab:events"
+    events_stream_maxlen: int = 100_000
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir}/nestlab.db")
+        if not self.broker_url:
+            object.__setattr__(self, "broker_url", self.redis_url)
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> Settings:
+        env = dict(os.environ if env is None else env)
+        values: dict = {}
+        if "NESTLAB_VAR_DIR" in env:
+            values["var_dir"] = Path(env["NESTLAB_VAR_DIR"]).resolve()
+        simple = {
+            "DATABASE_URL": "database_url",
+            "REDIS_URL": "redis_url",
+            "BROKER_URL": "broker_url",
+            "NESTLAB_ADMIN_TOKEN": "admin_token",
+            "NESTLAB_DOMAIN": "domain",
+        }
+        for var, name in simple.items():
+            if env.get(var):
+                values[name] = env[var]
+        numbers = {
+            "NESTLAB_VISIBILITY_TIMEOUT": ("visibility_timeout", int),
+            "NESTLAB_JOB_STALE_AFTER": ("job_stale_after", int),
+            "NESTLAB_REPUBLISH_INTERVAL": ("republish_interval", float),
+            "NESTLAB_TASK_RETRY_MAX": ("task_retry_max", int),
+            "NESTLAB_VSPHERE_TIMEOUT": ("vsphere_timeout", float),
+        }
+        for var, (name, kind) in numbers.items():
+            if env.get(var):
+                values[name] = kind(env[var])
+        if env.get("NESTLAB_SECRET_KEY"):
+            values["secret_keys"] = tuple(k.strip() for k in env["NESTLAB_SECRET_KEY"].split(","))
+        values.update(overrides)
+        return cls(**values)
+
+    def with_overrides(self, **overrides) -> Settings:
+        return replace(self, **overrides)
+
+
+def env_flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else _bool(value)

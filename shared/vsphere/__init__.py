@@ -1,0 +1,1 @@
+"""pyvmomi helpers every service may use: connecting, reading, waiting, faults."""

@@ -1,0 +1,130 @@
+"""Reading vSphere inventory and waiting for tasks through the PropertyCollector.
+
+One RetrievePropertiesEx over a ContainerView reads many properties of many
+objects in a few SOAP calls, where attribute-by-attribute access costs one
+call per property. Tasks are first read once (most short tasks are already
+finished); only unfinished ones are waited on with WaitForUpdatesEx, never a
+polling loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+
+from pyVmomi import vim, vmodl
+
+from shared.vsphere.errors import TransientError, translate
+
+PC = vmodl.query.PropertyCollector
+
+
+def _container_filter(si, root, wanted: dict, recursive: bool):
+    types = list(wanted)
+    view = si.content.viewManager.CreateContainerView(root, types, recursive)
+    traversal = PC.TraversalSpec(name="view", path="view", skip=False,
+                                 type=vim.view.ContainerView)
+    spec = PC.FilterSpec(
+        objectSet=[PC.ObjectSpec(obj=view, skip=True, selectSet=[traversal])],
+        propSet=[PC.PropertySpec(type=t, pathSet=props, all=False) for t, props in wanted.items()],
+    )
+    return view, spec
+
+
+def _collect(si, spec) -> list:
+    pc = si.content.propertyCollector
+    result = pc.RetrievePropertiesEx([spec], PC.RetrieveOptions())
+    objects = []
+    while result:
+        objects.extend(result.objects)
+        if not result.token:
+            break
+        result = pc.ContinueRetrievePropertiesEx(result.token)
+    return objects
+
+
+def _as_dict(obj_content) -> dict:
+    return {prop.name: prop.val for prop in (obj_content.propSet or [])}
+
+
+def retrieve(si, root, vimtype, props: list[str], recursive: bool = True) -> list[tuple]:
+    """[(managed object, {property: value})] for every `vimtype` under `root`."""
+    return retrieve_types(si, root, {vimtype: props}, recursive)
+
+
+def retrieve_types(si, root, wanted: dict, recursive: bool = True) -> list[tuple]:
+    """Like `retrieve`, for several types at once: `wanted` maps type -> properties."""
+    view, spec = _container_filter(si, root, wanted, recursive)
+    try:
+        return [(oc.obj, _as_dict(oc)) for oc in _collect(si, spec)]
+    finally:
+        view.DestroyView()
+
+
+def properties(si, objects: Iterable, vimtype, props: list[str]) -> dict:
+    """{managed object id: {property: value}} for known objects, in one call."""
+    objects = list(objects)
+    if not objects:
+        return {}
+    spec = PC.FilterSpec(
+        objectSet=[PC.ObjectSpec(obj=obj, skip=False) for obj in objects],
+        propSet=[PC.PropertySpec(type=vimtype, pathSet=props, all=False)],
+    )
+    return {oc.obj._moId: _as_dict(oc) for oc in _collect(si, spec)}
+
+
+def find_by_name(si, root, vimtype, name: str, recursive: bool = True):
+    """The objects of `vimtype` named `name` under `root` (vCenter allows duplicates)."""
+    return [obj for obj, props in retrieve(si, root, vimtype, ["name"], recursive)
+            if props.get("name") == name]
+
+
+def _task_outcome(info: dict):
+    state = info.get("info.state")
+    if state == vim.TaskInfo.State.error:
+        raise info.get("info.error") or vmodl.fault.SystemError(msg="task failed")
+    return state == vim.TaskInfo.State.success
+
+
+def wait_for_tasks(si, tasks: list, action: str, timeout: float = 600.0) -> None:
+    """Wait until every task succeeds; raise the translated fault of the first that fails."""
+    props = ["info.state", "info.error"]
+    try:
+        current = properties(si, tasks, vim.Task, props)
+        pending = [t for t in tasks if not _task_outcome(current[t._moId])]
+        if pending:
+            _wait_with_updates(si, pending, props, timeout)
+    except Exception as exc:  # noqa: BLE001 - translated into a typed error
+        raise translate(exc, action) from exc
+
+
+def _wait_with_updates(si, tasks: list, props: list[str], timeout: float) -> None:
+    pc = si.content.propertyCollector
+    spec = PC.FilterSpec(
+        objectSet=[PC.ObjectSpec(obj=task, skip=False) for task in tasks],
+        propSet=[PC.PropertySpec(type=vim.Task, pathSet=props, all=False)],
+    )
+    task_filter = pc.CreateFilter(spec, True)
+    pending = {task._moId: {} for task in tasks}
+    deadline = time.monotonic() + timeout
+    version = ""
+    try:
+        while pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TransientError(f"vCenter tasks still running after {timeout:.0f}s")
+            options = PC.WaitOptions(maxWaitSeconds=int(min(remaining, 60)) or 1)
+            update = pc.WaitForUpdatesEx(version, options)
+            if update is None:
+                continue
+            version = update.version
+            for filter_set in update.filterSet or []:
+                for obj in filter_set.objectSet or []:
+                    state = pending.get(obj.obj._moId)
+                    if state is None:
+                        continue
+                    state.update({change.name: change.val for change in obj.changeSet or []})
+                    if _task_outcome(state):
+                        del pending[obj.obj._moId]
+    finally:
+        task_filter.Destroy()
