@@ -25,6 +25,7 @@ class EventKind:
     JOB_STARTED = "job_started"
     STEP_STARTED = "step_started"
     STEP_FINISHED = "step_finished"
+    PROGRESS = "progress"
     JOB_RETRYING = "job_retrying"
     JOB_SUCCEEDED = "job_succeeded"
     JOB_FAILED = "job_failed"
@@ -54,18 +55,26 @@ class EventRecorder:
 
     def emit(self, job_id: int, zpod_id: int | None, kind: str, message: str,
              percent: int | None = None) -> dict:
+        """Store an event in its own transaction, then stream it."""
         with transaction(self._sessions) as session:
-            last = session.scalar(select(func.max(Event.seq)).where(Event.job_id == job_id))
-            event = Event(job_id=job_id, zpod_id=zpod_id, seq=(last or 0) + 1, kind=kind,
-                          message=message, percent=percent)
-            session.add(event)
-            session.flush()
-            payload = event_payload(event)
-        self._publish(payload)
-        log.info("event job=%s seq=%s %s: %s", job_id, payload["seq"], kind, message)
+            payload = self.add(session, job_id, zpod_id, kind, message, percent)
+        self.publish(payload)
         return payload
 
-    def _publish(self, payload: dict) -> None:
+    @staticmethod
+    def add(session: Session, job_id: int, zpod_id: int | None, kind: str, message: str,
+            percent: int | None = None) -> dict:
+        """Store an event within the caller's transaction; `publish` it after the commit."""
+        last = session.scalar(select(func.max(Event.seq)).where(Event.job_id == job_id))
+        event = Event(job_id=job_id, zpod_id=zpod_id, seq=(last or 0) + 1, kind=kind,
+                      message=message, percent=percent)
+        session.add(event)
+        session.flush()
+        return event_payload(event)
+
+    def publish(self, payload: dict) -> None:
+        log.info("event job=%s seq=%s %s: %s", payload["job_id"], payload["seq"],
+                 payload["kind"], payload["message"])
         if self._redis is None:
             return
         try:

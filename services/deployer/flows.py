@@ -90,7 +90,7 @@ class DeployFlow:
             configs.append(vcenter.vm_config(
                 {"vm_name": component.vm_name, "spec": component.spec}, place, pg_key, guestinfo))
         if configs:
-            run.emit(EventKind.STEP_STARTED, "creating " + ", ".join(c.name for c in configs),
+            run.emit(EventKind.PROGRESS, "creating " + ", ".join(c.name for c in configs),
                      run.percent())
             vcenter.create_vms(si, folder, pool, configs)
         self._mark_components(run, vcenter.vms_in_folder(si, folder), "created")
@@ -119,7 +119,7 @@ class DestroyFlow:
             _set_zpod(session, zpod.id, ZpodStatus.DESTROYING)
         name = zpod_object_name(zpod.name)
         si = run.ctx.vsphere(run.ctx.access(endpoint))
-        place = vcenter.locate(si, endpoint)
+        place = vcenter.locate(si, endpoint, need_datastore=False)
         run.total_steps = 4
         folder = vcenter.child_named(si, place.vm_folder, vim.Folder, name)
         with run.step("remove VMs"):

@@ -69,12 +69,13 @@ class JobRun:
         run finds what the first made); a step that already succeeded in an
         earlier attempt is not recorded or announced again.
         """
+        started_at = self.percent()
         self.step_count += 1
         if name in self._done:
             yield
             return
         self._record_step(name, JobStatus.RUNNING)
-        self.emit(EventKind.STEP_STARTED, name, self.percent())
+        self.emit(EventKind.STEP_STARTED, name, started_at)
         try:
             yield
         except BaseException as exc:
@@ -143,14 +144,17 @@ def claim(ctx, job_id: int, owner: str) -> Job | None:
         return job
 
 
-def finish(ctx, job_id: int, status: str, error: str | None = None,
-           on_end: Callable | None = None) -> None:
-    with transaction(ctx.sessions) as session:
-        job = session.get(Job, job_id)
+def finish(run: JobRun, status: str, event: tuple[str, str, int | None],
+           error: str | None = None, on_end: Callable | None = None) -> None:
+    """End the job, its side effects and its last event in one transaction."""
+    with transaction(run.ctx.sessions) as session:
+        job = session.get(Job, run.job_id)
         job.status, job.error, job.finished_at = status, error, utcnow()
         job.claimed_by = None
         if on_end is not None:
             on_end(session, job)
+        payload = run.ctx.events.add(session, run.job_id, run.zpod_id, *event)
+    run.ctx.events.publish(payload)
 
 
 def release(ctx, job_id: int, owner: str) -> None:
@@ -203,8 +207,8 @@ def run_job(task, job_id: int, flow) -> str | None:
         return _fail(run, flow, f"internal error ({type(exc).__name__}); see the worker log")
     finally:
         heartbeat.stopped.set()
-    finish(ctx, job_id, JobStatus.SUCCEEDED, on_end=flow.on_success)
-    run.emit(EventKind.JOB_SUCCEEDED, f"{flow.title} succeeded", 100)
+    finish(run, JobStatus.SUCCEEDED, (EventKind.JOB_SUCCEEDED, f"{flow.title} succeeded", 100),
+           on_end=flow.on_success)
     return JobStatus.SUCCEEDED
 
 
@@ -212,6 +216,6 @@ def _fail(run: JobRun, flow, message: str) -> str:
     def on_end(session, job):
         flow.on_failure(session, job, message)
 
-    finish(run.ctx, run.job_id, JobStatus.FAILED, message, on_end=on_end)
-    run.emit(EventKind.JOB_FAILED, message, run.percent())
+    finish(run, JobStatus.FAILED, (EventKind.JOB_FAILED, message, run.percent()), message,
+           on_end=on_end)
     return JobStatus.FAILED

@@ -10,14 +10,14 @@ from shared.contract import Tasks
 
 
 def register(app: Celery) -> None:
-    @app.task(name=Tasks.DEPLOY_ZPOD.name, bind=True)
+    @app.task(name=Tasks.DEPLOY_ZPOD.name, bind=True, shared=False)
     def deploy_zpod(self, job_id: int):
         return run_job(self, job_id, FLOWS["deploy"])
 
-    @app.task(name=Tasks.DESTROY_ZPOD.name, bind=True)
+    @app.task(name=Tasks.DESTROY_ZPOD.name, bind=True, shared=False)
     def destroy_zpod(self, job_id: int):
         return run_job(self, job_id, FLOWS["destroy"])
 
-    @app.task(name=Tasks.VERIFY_ENDPOINT.name, bind=True)
+    @app.task(name=Tasks.VERIFY_ENDPOINT.name, bind=True, shared=False)
     def verify_endpoint(self, job_id: int):
         return run_job(self, job_id, FLOWS["verify"])

@@ -25,7 +25,7 @@ class Placement:
     vm_folder: vim.Folder
     cluster: vim.ClusterComputeResource
     root_pool: vim.ResourcePool
-    datastore: vim.Datastore
+    datastore: vim.Datastore | None
     datastore_name: str
     switch: vim.DistributedVirtualSwitch
     switch_uuid: str
@@ -38,8 +38,12 @@ def _call(action: str, fn, *args, **kwargs):
         raise translate(exc, action) from exc
 
 
-def locate(si, endpoint) -> Placement:
-    """Find the endpoint's datacenter, cluster, datastore and switch; name all that is missing."""
+def locate(si, endpoint, need_datastore: bool = True) -> Placement:
+    """Find the endpoint's datacenter, cluster, datastore and switch; name all that is missing.
+
+    Destroying needs no datastore, so a zPod can be cleaned up even when the
+    endpoint's datastore is gone or was misnamed.
+    """
     datacenters = _call("read datacenters", retrieve, si, si.content.rootFolder, vim.Datacenter,
                         ["name", "vmFolder"])
     dc = next(((obj, p) for obj, p in datacenters if p["name"] == endpoint.datacenter), None)
@@ -62,7 +66,7 @@ def locate(si, endpoint) -> Placement:
     switch = pick(vim.DistributedVirtualSwitch, endpoint.switch)
     missing = [f"{label} '{name}'" for label, name, hit in (
         ("cluster", endpoint.cluster, cluster),
-        ("datastore", endpoint.datastore, datastore),
+        ("datastore", endpoint.datastore, datastore if need_datastore else True),
         ("distributed switch", endpoint.switch, switch),
     ) if hit is None]
     if missing:
@@ -70,7 +74,7 @@ def locate(si, endpoint) -> Placement:
     return Placement(
         datacenter=dc_obj, vm_folder=dc_props["vmFolder"],
         cluster=cluster[0], root_pool=cluster[1]["resourcePool"],
-        datastore=datastore[0], datastore_name=endpoint.datastore,
+        datastore=datastore[0] if datastore else None, datastore_name=endpoint.datastore,
         switch=switch[0], switch_uuid=switch[1]["uuid"],
     )
 

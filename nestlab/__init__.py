@@ -1,0 +1,1 @@
+"""nestlab's client side: the local dev stack today; the SDK and CLI grow here."""

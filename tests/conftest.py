@@ -1,0 +1,122 @@
+"""Shared fixtures: real Redis, a real (migrated) database, the vSphere simulator,
+the API app and in-process Celery workers."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import redis as redis_lib
+from celery.contrib.testing.worker import start_worker
+from cryptography.fernet import Fernet
+
+from nestlab import devstack
+from services.api import create_app
+from services.api.auth import ensure_admin_token
+from services.deployer.app import create_worker
+from shared.db import upgrade
+from shared.settings import Settings
+
+TEST_REDIS_DB = 15
+SECRET_KEY = Fernet.generate_key().decode()
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("nestlab")
+
+
+@pytest.fixture(scope="session")
+def stack():
+    processes = devstack.Stack()
+    yield processes
+    processes.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(stack, session_dir) -> str:
+    base = devstack.ensure_redis(stack, session_dir, os.environ.get("REDIS_URL"))
+    url = base.rsplit("/", 1)[0] + f"/{TEST_REDIS_DB}"
+    return url
+
+
+@pytest.fixture
+def redis_client(redis_url):
+    client = redis_lib.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(session_dir) -> Path:
+    """A database migrated once with Alembic, copied for each test (SQLite)."""
+    path = session_dir / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def database_url(tmp_path, migrated_template) -> str:
+    path = tmp_path / "nestlab.db"
+    shutil.copy(migrated_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def settings(tmp_path, database_url, redis_url, redis_client) -> Settings:
+    return Settings(var_dir=tmp_path, database_url=database_url, redis_url=redis_url,
+                    secret_keys=(SECRET_KEY,), job_stale_after=3, republish_interval=0,
+                    task_retry_max=2, task_retry_backoff=0.2, vsphere_timeout=20)
+
+
+@pytest.fixture
+def app(settings):
+    return create_app(settings)
+
+
+@pytest.fixture
+def admin_token(app) -> str:
+    return ensure_admin_token(app.extensions["nestlab"])
+
+
+@pytest.fixture
+def client(app, admin_token):
+    test_client = app.test_client()
+    test_client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {admin_token}"
+    return test_client
+
+
+@pytest.fixture
+def worker(settings):
+    """A real Celery deployer worker, in this process, on the real Redis broker."""
+    celery_app = create_worker(settings)
+    with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False,
+                      queues=["deployer"], shutdown_timeout=30, loglevel="WARNING"):
+        yield celery_app
+
+
+@pytest.fixture(scope="session")
+def vcsim_binary() -> Path:
+    return devstack.vcsim_binary()
+
+
+@pytest.fixture(scope="session")
+def simulator(stack, session_dir, vcsim_binary):
+    sim = devstack.start_vcsim(None, session_dir, binary=vcsim_binary)
+    yield sim
+    sim.stop()
+
+
+def endpoint_body(sim, **overrides) -> dict:
+    body = {
+        "name": "sim", "host": sim.host, "port": sim.port, "username": sim.username,
+        "password": sim.password, "datacenter": "DC0", "cluster": "DC0_C0",
+        "datastore": "LocalDS_0", "switch": "DVS0", "verify_tls": False,
+        "supernet": "10.96.0.0/16", "vlan_range": "100-199",
+    }
+    body.update(overrides)
+    return body
