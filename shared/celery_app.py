@@ -30,7 +30,11 @@ def create_celery(settings: Settings, name: str = "nestlab") -> Celery:
         broker_connection_retry_on_startup=True,
         broker_connection_timeout=settings.publish_timeout,
         broker_transport_options={
+            # Redis transport: a message a dead worker took comes back after
+            # `visibility_timeout`; sweep for such messages every few seconds.
             "visibility_timeout": settings.visibility_timeout,
+            "unacked_restore_interval": max(1, min(60, settings.visibility_timeout // 10)),
+            "unacked_restore_throttle": 1,
             "socket_connect_timeout": settings.publish_timeout,
             "socket_timeout": max(settings.publish_timeout, 5.0),
         },
