@@ -171,3 +171,23 @@ def start_vcsim(stack: Stack | None, var_dir: Path, username: str = "nestlab",
     info = wait_until(ready_info, 30, "the vSphere simulator")
     return Simulator(proc=proc, host="127.0.0.1", port=int(info["port"]), username=username,
                      password=password)
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    return [sys.executable, "-m", module, *args]
+
+
+def start_api(stack: Stack, env: dict, port: int, log_dir: Path) -> str:
+    url = f"http://127.0.0.1:{port}"
+    stack.start("api", python_module("services.api.cli", "serve", "--port", str(port)),
+                env=env, log_path=log_dir / "api.log")
+    wait_until(lambda: (stack.check(), port_open("127.0.0.1", port))[1], 60, "the API")
+    return url
+
+
+def start_worker(stack: Stack, env: dict, service: str, log_dir: Path,
+                 concurrency: int = 2) -> None:
+    stack.start(f"{service} worker", python_module(
+        "celery", "-A", f"services.{service}.worker", "worker", "-Q", service,
+        "-c", str(concurrency), "-n", f"{service}-%h-{os.getpid()}", "-l", "INFO",
+        "--without-gossip", "--without-mingle"), env=env, log_path=log_dir / f"{service}.log")

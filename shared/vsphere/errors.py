@@ -69,10 +69,11 @@ def translate(exc: BaseException, action: str) -> VsphereError:
         return exc
     if isinstance(exc, vim.fault.InvalidLogin):
         return LoginRefused(f"{action}: vCenter refused the login (wrong username or password)")
-    if isinstance(exc, vim.fault.NoPermission):
-        return PermanentError(f"{action}: the vCenter user lacks a privilege ({describe(exc)})")
+    # NotAuthenticated (an expired session) is a kind of NoPermission: test it first.
     if isinstance(exc, _TRANSIENT_FAULTS):
         return TransientError(f"{action}: {describe(exc)}")
+    if isinstance(exc, vim.fault.NoPermission):
+        return PermanentError(f"{action}: the vCenter user lacks a privilege ({describe(exc)})")
     if isinstance(exc, ssl.SSLCertVerificationError):
         return PermanentError(
             f"{action}: the vCenter TLS certificate is not trusted ({exc.verify_message}); "
