@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
-    MetaData,
     Boolean,
     DateTime,
     ForeignKey,
     Integer,
+    MetaData,
     String,
     Text,
     UniqueConstraint,

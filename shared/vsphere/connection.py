@@ -27,7 +27,8 @@ class Access:
     def key(self) -> str:
         """Identifies a login, to cache sessions, without holding the password in clear."""
         digest = hashlib.sha256(self.password.encode()).hexdigest()[:16]
-        return f"{self.username}@{self.host}:{self.port}/{digest}/{self.verify_tls}/{self.thumbprint}"
+        tls = f"{self.verify_tls}/{self.thumbprint}"
+        return f"{self.username}@{self.host}:{self.port}/{digest}/{tls}"
 
 
 def normalise_thumbprint(value: str) -> str:

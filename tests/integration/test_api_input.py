@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 from shared.models import Allocation, Component, Endpoint, Job, Zpod
 from tests.conftest import endpoint_body
 
-SIM = type("Sim", (), {"host": "127.0.0.1", "port": 8989, "username": "u", "password": "Secret-Pa55word"})
+SIM = type("Sim", (), {"host": "127.0.0.1", "port": 8989, "username": "u",
+                       "password": "Secret-Pa55word"})
 
 
 def row_counts(app) -> dict:

@@ -15,7 +15,8 @@ def test_job_published_later_when_the_broker_was_down(settings, worker, simulato
                                    publish_timeout=0.5)
     app = create_app(down)
     client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {ensure_admin_token(app.extensions['nestlab'])}"
+    token = ensure_admin_token(app.extensions["nestlab"])
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     assert client.post("/api/v1/endpoints", json=endpoint_body(simulator)).status_code == 201
     response = client.post("/api/v1/zpods", json={"name": "later", "endpoint": "sim",
                                                   "profile": "minimal"})

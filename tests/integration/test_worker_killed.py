@@ -51,7 +51,8 @@ def test_killed_worker_job_finishes_on_redelivery(client, app, settings, slow_si
     first = start_worker_process(settings, "first", tmp_path)
     second = None
     try:
-        assert client.post("/api/v1/endpoints", json=endpoint_body(slow_simulator)).status_code == 201
+        response = client.post("/api/v1/endpoints", json=endpoint_body(slow_simulator))
+        assert response.status_code == 201
         job_id = client.post("/api/v1/zpods", json={
             "name": "survivor", "endpoint": "sim", "profile": "minimal"}).json["job_id"]
 

@@ -1,4 +1,3 @@
-import socket
 import ssl
 
 from pyVmomi import vim, vmodl
@@ -20,7 +19,7 @@ def test_login_refused_is_permanent_and_readable():
 
 def test_session_and_connection_faults_are_transient():
     for fault in (vim.fault.NotAuthenticated(), vmodl.fault.HostCommunication(),
-                  ConnectionResetError(), socket.timeout(), ConnectionRefusedError()):
+                  ConnectionResetError(), TimeoutError(), ConnectionRefusedError()):
         assert isinstance(translate(fault, "x"), TransientError), fault
 
 
