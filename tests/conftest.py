@@ -19,7 +19,9 @@ from services.deployer.app import create_worker
 from shared.db import upgrade
 from shared.settings import Settings
 
-TEST_REDIS_DB = 15
+# Tests use their own Redis database (flushed around each test that needs it);
+# parallel checkouts on one machine can pick another with NESTLAB_TEST_REDIS_DB.
+TEST_REDIS_DB = int(os.environ.get("NESTLAB_TEST_REDIS_DB", "15"))
 SECRET_KEY = Fernet.generate_key().decode()
 
 

@@ -146,6 +146,9 @@ class JobSchema(Schema):
     endpoint_id = fields.Integer(allow_none=True)
     error = fields.String(allow_none=True)
     attempts = fields.Integer()
+    soap_calls = fields.Function(
+        lambda job: (job.result or {}).get("soap_calls"),
+        metadata={"description": "SOAP calls to vCenter by the last attempt"})
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)

@@ -30,6 +30,7 @@ from sqlalchemy import or_, select, update
 from shared.db import transaction
 from shared.events import EventKind
 from shared.models import Job, JobStatus, Step, utcnow
+from shared.vsphere.connection import soap_calls
 from shared.vsphere.errors import PermanentError, TransientError, VsphereError
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,7 @@ class JobRun:
         self._done = {s.name for s in job.steps if s.status == JobStatus.SUCCEEDED}
         self.total_steps = 0
         self.step_count = 0
+        self.soap_calls = 0
 
     def emit(self, kind: str, message: str, percent: int | None = None) -> None:
         self.ctx.events.emit(self.job_id, self.zpod_id, kind, message, percent)
@@ -151,6 +153,7 @@ def finish(run: JobRun, status: str, event: tuple[str, str, int | None],
         job = session.get(Job, run.job_id)
         job.status, job.error, job.finished_at = status, error, utcnow()
         job.claimed_by = None
+        job.result = {**(job.result or {}), "soap_calls": run.soap_calls}
         if on_end is not None:
             on_end(session, job)
         payload = run.ctx.events.add(session, run.job_id, run.zpod_id, *event)
@@ -184,6 +187,7 @@ def run_job(task, job_id: int, flow) -> str | None:
         log.info("job %s is finished or gone; nothing to do", job_id)
         return None
     run = JobRun(ctx, job, owner)
+    calls_before = soap_calls.total
     first_attempt = job.attempts == 1
     run.emit(EventKind.JOB_STARTED if first_attempt else EventKind.JOB_RETRYING,
              f"{flow.title} started" if first_attempt else f"{flow.title} resumed "
@@ -207,6 +211,8 @@ def run_job(task, job_id: int, flow) -> str | None:
         return _fail(run, flow, f"internal error ({type(exc).__name__}); see the worker log")
     finally:
         heartbeat.stopped.set()
+        # One job at a time per worker process, so the delta is this job's.
+        run.soap_calls = soap_calls.total - calls_before
     finish(run, JobStatus.SUCCEEDED, (EventKind.JOB_SUCCEEDED, f"{flow.title} succeeded", 100),
            on_end=flow.on_success)
     return JobStatus.SUCCEEDED

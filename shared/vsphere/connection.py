@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import ssl
+import threading
 from dataclasses import dataclass, field
 
 from pyVim.connect import Disconnect, SmartConnect
@@ -35,6 +36,32 @@ def normalise_thumbprint(value: str) -> str:
     return value.replace(":", "").replace(" ", "").lower()
 
 
+class SoapCounter:
+    """SOAP calls this process made through sessions opened by `connect`."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.total = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.total += 1
+
+
+soap_calls = SoapCounter()
+
+
+def _count_calls(si: vim.ServiceInstance) -> None:
+    stub = si._stub
+    invoke = stub.InvokeMethod
+
+    def counted(*args, **kwargs):
+        soap_calls.add()
+        return invoke(*args, **kwargs)
+
+    stub.InvokeMethod = counted
+
+
 def connect(access: Access, timeout: float = 60.0) -> vim.ServiceInstance:
     """Log in and return the ServiceInstance, or raise a translated VsphereError."""
     kwargs = {}
@@ -45,11 +72,13 @@ def connect(access: Access, timeout: float = 60.0) -> vim.ServiceInstance:
     else:
         kwargs["sslContext"] = ssl.create_default_context()
     try:
-        return SmartConnect(host=access.host, port=access.port, user=access.username,
-                            pwd=access.password, httpConnectionTimeout=timeout,
-                            connectionPoolTimeout=-1, **kwargs)
+        si = SmartConnect(host=access.host, port=access.port, user=access.username,
+                          pwd=access.password, httpConnectionTimeout=timeout,
+                          connectionPoolTimeout=-1, **kwargs)
     except Exception as exc:  # noqa: BLE001 - every failure becomes a typed error
         raise translate(exc, f"log in to {access.host}:{access.port}") from exc
+    _count_calls(si)
+    return si
 
 
 def disconnect(si: vim.ServiceInstance) -> None:

@@ -1,0 +1,1 @@
+"""nestlab's benchmarks: `make bench` runs them all and prints their figures."""
