@@ -5,8 +5,8 @@ from __future__ import annotations
 from celery import Celery
 
 from services.deployer.flows import FLOWS
-from services.deployer.runner import run_job
 from shared.contract import Tasks
+from shared.jobs import run_job
 
 
 def register(app: Celery) -> None:

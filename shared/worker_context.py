@@ -1,4 +1,4 @@
-"""Per-process resources of a deployer worker, made lazily after the fork.
+"""Per-process resources of a worker (any service), made lazily after the fork.
 
 A worker process opens its own database engine, Redis client and vCenter
 sessions the first time a task needs them; nothing connects at import time and

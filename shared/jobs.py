@@ -1,4 +1,6 @@
-"""Running one job: claim it, run its steps once each, end it in a clear state.
+"""Running one job in a worker: claim it, run its steps, end it in a clear state.
+
+Shared by every service whose tasks run jobs (the deployer, the library).
 
 A job may be delivered more than once (late acknowledgement, a killed worker,
 a re-publish). The runner makes that harmless:
@@ -32,6 +34,7 @@ from shared.events import EventKind
 from shared.models import Job, JobStatus, Step, utcnow
 from shared.vsphere.connection import soap_calls
 from shared.vsphere.errors import PermanentError, TransientError, VsphereError
+from shared.worker_context import context_for
 
 log = logging.getLogger(__name__)
 
@@ -173,8 +176,6 @@ def backoff(retries: int, base: float, cap: float = 60.0) -> float:
 
 def run_job(task, job_id: int, flow) -> str | None:
     """Run `flow` for the job under Celery task `task`; returns the final status."""
-    from services.deployer.context import context_for
-
     ctx = context_for(task.app)
     owner = new_owner()
     try:
