@@ -32,7 +32,9 @@ def prepare(settings: Settings):
         fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(token + "\n")
-        log.warning("first admin token written to %s (mode 0600); keep it safe", token_file)
+        # Printed once, on the console (not to the log), and kept in a 0600 file.
+        print(f"nestlab: first admin API token (shown once, also in {token_file}):\n  {token}",
+              flush=True)
     if settings.republish_interval > 0:
         Republisher(ctx).start()
     return app
