@@ -113,6 +113,22 @@ def simulator(stack, session_dir, vcsim_binary):
     sim.stop()
 
 
+@pytest.fixture
+def make_simulator(session_dir, vcsim_binary):
+    """Start extra simulators with their own flags (delays, session timeouts...)."""
+    started = []
+
+    def make(name: str, *flags: str):
+        sim = devstack.start_vcsim(None, session_dir / name, binary=vcsim_binary,
+                                   flags=list(flags))
+        started.append(sim)
+        return sim
+
+    yield make
+    for sim in started:
+        sim.stop()
+
+
 def endpoint_body(sim, **overrides) -> dict:
     body = {
         "name": "sim", "host": sim.host, "port": sim.port, "username": sim.username,

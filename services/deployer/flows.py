@@ -7,6 +7,8 @@ folder, resource pool and portgroup `nestlab-<zpod>`, VMs `nestlab-<zpod>-<host>
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pyVmomi import vim
 from sqlalchemy import select
 
@@ -21,13 +23,28 @@ def zpod_object_name(zpod_name: str) -> str:
     return f"nestlab-{zpod_name}"
 
 
-def _load(run):
-    with run.ctx.sessions() as session:
-        zpod = session.get(Zpod, run.zpod_id)
-        endpoint = zpod.endpoint
-        components = list(zpod.components)
+@dataclass
+class ZpodWork:
+    """What a zPod flow works with: the records, the vCenter session, the placement."""
+
+    zpod: Zpod
+    endpoint: Endpoint
+    components: list[Component]
+    name: str
+    si: object
+    place: vcenter.Placement
+
+
+def _begin(run, status: str, need_datastore: bool = True) -> ZpodWork:
+    """Load the zPod, mark it `status`, log in and find the endpoint's objects."""
+    with transaction(run.ctx.sessions) as session:
+        zpod = _set_zpod(session, run.zpod_id, status)
+        endpoint, components = zpod.endpoint, list(zpod.components)
+        session.flush()
         session.expunge_all()
-    return zpod, endpoint, components
+    si = run.ctx.vsphere(run.ctx.access(endpoint))
+    place = vcenter.locate(si, endpoint, need_datastore=need_datastore)
+    return ZpodWork(zpod, endpoint, components, zpod_object_name(zpod.name), si, place)
 
 
 def _record(run, kind: str, name: str, obj) -> None:
@@ -50,12 +67,9 @@ class DeployFlow:
     title = "deploy"
 
     def run(self, run) -> None:
-        zpod, endpoint, components = _load(run)
-        with transaction(run.ctx.sessions) as session:
-            _set_zpod(session, zpod.id, ZpodStatus.DEPLOYING)
-        name = zpod_object_name(zpod.name)
-        si = run.ctx.vsphere(run.ctx.access(endpoint))
-        place = vcenter.locate(si, endpoint)
+        work = _begin(run, ZpodStatus.DEPLOYING)
+        zpod, components, name, si, place = (work.zpod, work.components, work.name, work.si,
+                                             work.place)
         run.total_steps = 5
         with run.step(f"folder {name}"):
             folder = vcenter.ensure_folder(si, place.vm_folder, name)
@@ -114,12 +128,8 @@ class DestroyFlow:
     title = "destroy"
 
     def run(self, run) -> None:
-        zpod, endpoint, components = _load(run)
-        with transaction(run.ctx.sessions) as session:
-            _set_zpod(session, zpod.id, ZpodStatus.DESTROYING)
-        name = zpod_object_name(zpod.name)
-        si = run.ctx.vsphere(run.ctx.access(endpoint))
-        place = vcenter.locate(si, endpoint, need_datastore=False)
+        work = _begin(run, ZpodStatus.DESTROYING, need_datastore=False)
+        name, si, place = work.name, work.si, work.place
         run.total_steps = 4
         folder = vcenter.child_named(si, place.vm_folder, vim.Folder, name)
         with run.step("remove VMs"):

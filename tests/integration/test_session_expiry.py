@@ -7,17 +7,13 @@ import time
 
 import pytest
 
-from nestlab import devstack
 from tests.conftest import endpoint_body
 from tests.helpers import wait_for_job
 
 
 @pytest.fixture
-def forgetful_simulator(session_dir, vcsim_binary):
-    sim = devstack.start_vcsim(None, session_dir / "forgetful", binary=vcsim_binary,
-                               flags=["-session-idle-timeout", "1s"])
-    yield sim
-    sim.stop()
+def forgetful_simulator(make_simulator):
+    return make_simulator("forgetful", "-session-idle-timeout", "1s")
 
 
 def test_expired_session_is_renewed(client, worker, forgetful_simulator):

@@ -20,12 +20,9 @@ from tests.vsphere_inspect import Inspector
 
 
 @pytest.fixture
-def slow_simulator(session_dir, vcsim_binary):
+def slow_simulator(make_simulator):
     # Each CreateVM_Task takes a second: the VM step lasts long enough to be interrupted.
-    sim = devstack.start_vcsim(None, session_dir / "slow", binary=vcsim_binary,
-                               flags=["-method-delay", "CreateVM_Task=1000"])
-    yield sim
-    sim.stop()
+    return make_simulator("slow", "-method-delay", "CreateVM_Task=1000")
 
 
 def start_worker_process(settings, name: str, log_dir) -> subprocess.Popen:
