@@ -1,6 +1,6 @@
 # nestlab: the verbs a person types. Every target sets up what it needs first.
 #   make demo   deploy and destroy a zPod on the vSphere simulator, end to end
-#   make test   the whole test suite (real Redis, real database, the simulator)
+#   make test   the whole test suite (real Redis, SQLite then PostgreSQL, the simulator)
 #   make run    the stack in the foreground (API on $NESTLAB_PORT, default 8080)
 #   make bench  benchmarks, printing figures
 #   make lint   ruff
@@ -40,8 +40,7 @@ demo: setup
 	@$(BIN)/python -m nestlab.demo
 
 test: setup
-	@echo "==> running the test suite"
-	@$(BIN)/python -m pytest $(PYTEST_ARGS)
+	@$(BIN)/python -m tests.run_suite $(PYTEST_ARGS)
 
 run: setup
 	@$(BIN)/python -m nestlab.run

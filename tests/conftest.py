@@ -4,7 +4,6 @@ the API app and in-process Celery workers."""
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,8 +15,8 @@ from nestlab import devstack
 from services.api import create_app
 from services.api.auth import ensure_admin_token
 from services.deployer.app import create_worker
-from shared.db import upgrade
 from shared.settings import Settings
+from tests.databases import PostgresDatabases, SqliteDatabases, postgres_url_from_env
 
 # Tests use their own Redis database (flushed around each test that needs it);
 # parallel checkouts on one machine can pick another with NESTLAB_TEST_REDIS_DB.
@@ -54,18 +53,19 @@ def redis_client(redis_url):
 
 
 @pytest.fixture(scope="session")
-def migrated_template(session_dir) -> Path:
-    """A database migrated once with Alembic, copied for each test (SQLite)."""
-    path = session_dir / "template.db"
-    upgrade(f"sqlite:///{path}")
-    return path
+def databases(session_dir):
+    """Where test databases come from: PostgreSQL if DATABASE_URL names one, else SQLite."""
+    postgres = postgres_url_from_env()
+    found = PostgresDatabases(postgres) if postgres else SqliteDatabases(session_dir)
+    yield found
+    found.close()
 
 
 @pytest.fixture
-def database_url(tmp_path, migrated_template) -> str:
-    path = tmp_path / "nestlab.db"
-    shutil.copy(migrated_template, path)
-    return f"sqlite:///{path}"
+def database_url(tmp_path, databases) -> str:
+    url = databases.new(tmp_path)
+    yield url
+    databases.drop(url)
 
 
 @pytest.fixture
