@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Message header carrying the id of the API request that caused a task, for the logs.
+REQUEST_ID_HEADER = "nestlab_request_id"
+
 
 class Queues:
     DEPLOYER = "deployer"

@@ -29,8 +29,10 @@ from datetime import timedelta
 
 from sqlalchemy import or_, select, update
 
+from shared.contract import REQUEST_ID_HEADER
 from shared.db import transaction
 from shared.events import EventKind
+from shared.logs import job_id_var, request_id_var
 from shared.models import Job, JobStatus, Step, utcnow
 from shared.vsphere.connection import soap_calls
 from shared.vsphere.errors import PermanentError, TransientError, VsphereError
@@ -177,6 +179,8 @@ def backoff(retries: int, base: float, cap: float = 60.0) -> float:
 def run_job(task, job_id: int, flow) -> str | None:
     """Run `flow` for the job under Celery task `task`; returns the final status."""
     ctx = context_for(task.app)
+    request_id_var.set(task.request.get(REQUEST_ID_HEADER))
+    job_id_var.set(job_id)
     owner = new_owner()
     try:
         job = claim(ctx, job_id, owner)

@@ -1,21 +1,44 @@
-"""Logging set-up shared by every process: one line per record, secrets masked.
+"""Logging set-up shared by every process: one line per record, with context.
 
-Secrets should never reach a log call in the first place; the filter is a
-second line of defence for values that look like nestlab API tokens.
+On a terminal, lines are plain text; otherwise (compose, systemd, CI) they
+are JSON objects. Each record carries the request id and job id of the work
+it belongs to: the API sets the request id, it travels with the task to the
+worker, and the job runner sets the job id. Secrets should never reach a log
+call; the filter also masks anything shaped like a nestlab API token.
 """
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import sys
 
+from pythonjsonlogger.json import JsonFormatter
+
 from shared.crypto import TOKEN_PREFIX
 
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None)
+job_id_var: contextvars.ContextVar[int | None] = contextvars.ContextVar("job_id", default=None)
+
 _TOKEN_RE = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_\-]{8,}")
+PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s job=%(job_id)s] %(message)s"
 
 
-class RedactTokens(logging.Filter):
+_base_record_factory = logging.getLogRecordFactory()
+
+
+def _record_with_context(*args, **kwargs) -> logging.LogRecord:
+    record = _base_record_factory(*args, **kwargs)
+    record.request_id = request_id_var.get()
+    record.job_id = job_id_var.get()
+    return record
+
+
+class ContextFilter(logging.Filter):
+    """Masks anything shaped like an API token."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if TOKEN_PREFIX in message:
@@ -23,16 +46,30 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def configure_logging(level: int = logging.INFO) -> None:
+def make_handler(stream=None, json_lines: bool | None = None) -> logging.Handler:
+    stream = stream or sys.stderr
+    if json_lines is None:
+        json_lines = not stream.isatty()
+    handler = logging.StreamHandler(stream)
+    if json_lines:
+        handler.setFormatter(JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(processName)s %(message)s "
+            "%(request_id)s %(job_id)s", rename_fields={"levelname": "level", "asctime": "time"}))
+    else:
+        handler.setFormatter(logging.Formatter(PLAIN_FORMAT))
+    handler.addFilter(ContextFilter())
+    return handler
+
+
+def configure_logging(level: int = logging.INFO, json_lines: bool | None = None) -> None:
+    # Every record, from any library, carries the request and job it belongs to.
+    logging.setLogRecordFactory(_record_with_context)
     root = logging.getLogger()
     if any(getattr(h, "_nestlab", False) for h in root.handlers):
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = make_handler(json_lines=json_lines)
     handler._nestlab = True
-    handler.setFormatter(logging.Formatter(
-        "%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s"))
-    handler.addFilter(RedactTokens())
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("urllib3", "kombu", "amqp"):
+    for noisy in ("urllib3", "kombu", "amqp", "werkzeug"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -15,8 +15,9 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
 
-from shared.contract import TASK_FOR_JOB_KIND
+from shared.contract import REQUEST_ID_HEADER, TASK_FOR_JOB_KIND
 from shared.db import transaction
+from shared.logs import request_id_var
 from shared.models import Job, JobStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,8 @@ def publish(ctx, job_id: int, kind: str) -> bool:
     """Send the job's task by name; True when the broker took it."""
     task = TASK_FOR_JOB_KIND[kind]
     try:
-        ctx.celery.send_task(task.name, args=[job_id], queue=task.queue)
+        ctx.celery.send_task(task.name, args=[job_id], queue=task.queue,
+                             headers={REQUEST_ID_HEADER: request_id_var.get()})
     except Exception as exc:  # noqa: BLE001 - any broker failure means "publish later"
         log.warning("could not publish job %s (%s); it will be re-published", job_id,
                     type(exc).__name__)
