@@ -43,6 +43,17 @@ def _key_file_keys(var_dir: Path) -> tuple[str, ...]:
     return tuple(line.strip() for line in path.read_text().splitlines() if line.strip())
 
 
+def add_key_to_file(var_dir: Path) -> None:
+    """Put a new key first in the key file; older keys stay to decrypt old values."""
+    keys = _key_file_keys(var_dir)
+    path = var_dir / KEY_FILE_NAME
+    temporary = path.with_suffix(".new")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write("\n".join((Fernet.generate_key().decode(), *keys)) + "\n")
+    os.replace(temporary, path)
+
+
 class SecretBox:
     """Encrypts and decrypts short secrets with the configured keys."""
 

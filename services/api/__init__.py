@@ -12,7 +12,7 @@ import logging
 from flask import Flask, g, jsonify
 from sqlalchemy.exc import IntegrityError
 
-from services.api import auth, endpoints, jobs, requests_log, zpods
+from services.api import auth, endpoints, health, jobs, requests_log, zpods
 from services.api.context import ApiContext
 from services.api.errors import NestlabApi, envelope
 from shared.settings import Settings
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.before_request(auth.authenticate)
     app.teardown_appcontext(_close_session)
     app.register_error_handler(IntegrityError, _conflict)
-    app.add_url_rule("/healthz", "healthz", lambda: jsonify(status="ok"))
+    app.register_blueprint(health.blp)
     return app
 
 
