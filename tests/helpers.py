@@ -1,8 +1,17 @@
-"""Small helpers for tests: waiting on jobs through the API."""
+"""Small helpers for tests: waiting on jobs, worker processes."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
+
+from sqlalchemy import select
+
+from shared.models import Step
+from tests.conftest import SECRET_KEY
 
 
 def wait_for_job(client, job_id: int, timeout: float = 60.0) -> dict:
@@ -13,3 +22,27 @@ def wait_for_job(client, job_id: int, timeout: float = 60.0) -> dict:
             return job
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} did not finish in {timeout}s: {job}")
+
+
+def start_worker_process(settings, name: str, log_dir) -> subprocess.Popen:
+    env = dict(os.environ,
+               DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
+               NESTLAB_SECRET_KEY=SECRET_KEY, NESTLAB_VAR_DIR=str(settings.var_dir),
+               NESTLAB_VISIBILITY_TIMEOUT="2", NESTLAB_JOB_STALE_AFTER="3")
+    log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "services.deployer.worker", "worker",
+         "-Q", "deployer", "-c", "1", "--pool", "prefork", "-n", f"{name}@%h",
+         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+def kill(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+
+def vm_step_running(sessions, job_id: int) -> bool:
+    with sessions() as session:
+        step = session.scalar(select(Step).where(Step.job_id == job_id, Step.name.like("VMs%")))
+        return step is not None and step.status == "running"

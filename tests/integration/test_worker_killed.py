@@ -5,17 +5,13 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
-from sqlalchemy import select
 
 from nestlab import devstack
-from shared.models import Step
-from tests.conftest import SECRET_KEY, endpoint_body
-from tests.helpers import wait_for_job
+from tests.conftest import endpoint_body
+from tests.helpers import kill, start_worker_process, vm_step_running, wait_for_job
 from tests.vsphere_inspect import Inspector
 
 
@@ -23,24 +19,6 @@ from tests.vsphere_inspect import Inspector
 def slow_simulator(make_simulator):
     # Each CreateVM_Task takes a second: the VM step lasts long enough to be interrupted.
     return make_simulator("slow", "-method-delay", "CreateVM_Task=1000")
-
-
-def start_worker_process(settings, name: str, log_dir) -> subprocess.Popen:
-    env = dict(os.environ,
-               DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
-               NESTLAB_SECRET_KEY=SECRET_KEY, NESTLAB_VAR_DIR=str(settings.var_dir),
-               NESTLAB_VISIBILITY_TIMEOUT="2", NESTLAB_JOB_STALE_AFTER="3")
-    log = open(log_dir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "services.deployer.worker", "worker",
-         "-Q", "deployer", "-c", "1", "--pool", "prefork", "-n", f"{name}@%h",
-         "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def kill(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 def test_killed_worker_job_finishes_on_redelivery(client, app, settings, slow_simulator, tmp_path):
@@ -53,13 +31,8 @@ def test_killed_worker_job_finishes_on_redelivery(client, app, settings, slow_si
         job_id = client.post("/api/v1/zpods", json={
             "name": "survivor", "endpoint": "sim", "profile": "minimal"}).json["job_id"]
 
-        def vm_step_running():
-            with sessions() as session:
-                step = session.scalar(select(Step).where(
-                    Step.job_id == job_id, Step.name.like("VMs%")))
-                return step is not None and step.status == "running"
-
-        devstack.wait_until(vm_step_running, 60, "the VM step to start")
+        devstack.wait_until(lambda: vm_step_running(sessions, job_id), 60,
+                            "the VM step to start")
         time.sleep(1.5)  # one or two VMs made, the rest not yet
         kill(first)
         assert client.get(f"/api/v1/jobs/{job_id}").json["status"] == "running"
@@ -83,3 +56,23 @@ def test_killed_worker_job_finishes_on_redelivery(client, app, settings, slow_si
         assert len(inspector.portgroup("nestlab-survivor")) == 1
     finally:
         inspector.close()
+
+
+def test_sigterm_lets_the_worker_finish_its_job(client, app, settings, slow_simulator, tmp_path):
+    sessions = app.extensions["nestlab"].sessions
+    worker = start_worker_process(settings, "graceful", tmp_path)
+    try:
+        client.post("/api/v1/endpoints", json=endpoint_body(slow_simulator))
+        job_id = client.post("/api/v1/zpods", json={
+            "name": "graceful", "endpoint": "sim", "profile": "minimal"}).json["job_id"]
+        devstack.wait_until(lambda: vm_step_running(sessions, job_id), 60,
+                            "the VM step to start")
+        # As `docker stop` does: SIGTERM to the worker's main process only.
+        os.kill(worker.pid, signal.SIGTERM)
+        assert worker.wait(timeout=120) == 0
+        job = client.get(f"/api/v1/jobs/{job_id}").json
+        assert job["status"] == "succeeded", job
+        assert job["attempts"] == 1
+    finally:
+        if worker.poll() is None:
+            kill(worker)
