@@ -1,47 +1,76 @@
-"""A small Python client for the nestlab API.
+"""The nestlab Python SDK: typed calls for the API's resources, and live events.
 
     from nestlab.client import Client
     api = Client("http://127.0.0.1:8080", token)
     zpod = api.create_zpod("lab", endpoint="sim", profile="minimal")
-    job = api.wait_for_job(zpod["job_id"], on_event=print)
+    for event in api.job_events(zpod["job_id"]):      # live, resumes after a drop
+        print(event["percent"], event["message"])
 
-Errors come back as `ApiError`, which carries the API's error envelope.
+Errors are raised as `ApiError`, which carries the API's error envelope
+(`code`, `status`, `message`, `errors`).
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from typing import Any
 
-import requests
+import httpx
+from httpx_sse import connect_sse
+
+from nestlab import __version__
+
+FINISHED = ("succeeded", "failed")
 
 
 class ApiError(Exception):
+    """The API answered with an error; `envelope` is its JSON error body."""
+
     def __init__(self, status: int, envelope: dict):
         self.status = status
         self.envelope = envelope
-        message = envelope.get("message") or f"HTTP {status}"
-        if envelope.get("errors"):
-            message += f" {envelope['errors']}"
-        super().__init__(message)
+        self.message = envelope.get("message") or f"HTTP {status}"
+        self.errors = envelope.get("errors") or {}
+        super().__init__(self.message + (f" {self.errors}" if self.errors else ""))
 
 
 class Client:
-    def __init__(self, url: str, token: str, timeout: float = 30.0):
-        self.base = url.rstrip("/") + "/api/v1"
-        self.http = requests.Session()
-        self.http.headers["Authorization"] = f"Bearer {token}"
-        self.timeout = timeout
+    """One server, one token. Safe to reuse for many calls."""
 
-    def request(self, method: str, path: str, **kwargs):
-        response = self.http.request(method, self.base + path, timeout=self.timeout, **kwargs)
+    def __init__(self, url: str, token: str, timeout: float = 30.0, verify: bool = True):
+        self.url = url.rstrip("/")
+        self.http = httpx.Client(
+            base_url=self.url + "/api/v1", timeout=timeout, verify=verify,
+            headers={"Authorization": f"Bearer {token}",
+                     "User-Agent": f"nestlab-client/{__version__}"})
+
+    def close(self) -> None:
+        self.http.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def request(self, method: str, path: str, **kwargs) -> Any:
+        try:
+            response = self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiError(0, {"message": f"cannot reach {self.url}: {exc}"}) from exc
         if response.status_code >= 400:
             try:
                 envelope = response.json()
             except ValueError:
-                envelope = {"message": response.text[:200]}
+                envelope = {"message": response.text[:200] or response.reason_phrase}
             raise ApiError(response.status_code, envelope)
         return response.json() if response.content else None
+
+    # server
+    def version(self) -> dict:
+        return self.request("GET", "/version")
 
     # endpoints
     def create_endpoint(self, **fields) -> dict:
@@ -49,6 +78,9 @@ class Client:
 
     def endpoints(self) -> list[dict]:
         return self.request("GET", "/endpoints")
+
+    def endpoint(self, ref: str | int) -> dict:
+        return self.request("GET", f"/endpoints/{ref}")
 
     def verify_endpoint(self, ref: str | int) -> dict:
         return self.request("POST", f"/endpoints/{ref}/verify")
@@ -67,24 +99,70 @@ class Client:
     def destroy_zpod(self, ref: str | int) -> dict:
         return self.request("DELETE", f"/zpods/{ref}")
 
-    # jobs
+    # jobs and events
     def job(self, job_id: int) -> dict:
         return self.request("GET", f"/jobs/{job_id}")
 
-    def wait_for_job(self, job_id: int, timeout: float = 1800.0, interval: float = 0.3,
-                     on_event: Callable[[dict], None] | None = None) -> dict:
-        """Wait until the job ends, calling `on_event` for each new event in order."""
-        deadline = time.monotonic() + timeout
-        seen = 0
+    def jobs(self, status: str | None = None, limit: int = 50) -> list[dict]:
+        params = {"limit": limit, **({"status": status} if status else {})}
+        return self.request("GET", "/jobs", params=params)
+
+    def job_events(self, job_id: int, after: int = 0, retries: int = 20) -> Iterator[dict]:
+        """The job's events as they happen, from `after`; ends when the job ends.
+
+        Reconnects with Last-Event-ID when the stream drops, so nothing is
+        missed or repeated; falls back to polling a server without streams.
+        """
+        failures = 0
+        while True:
+            headers = {"Accept": "text/event-stream"}
+            if after:
+                headers["Last-Event-ID"] = str(after)
+            try:
+                with connect_sse(self.http, "GET", f"/jobs/{job_id}/events",
+                                 headers=headers, timeout=httpx.Timeout(30, read=60)) as source:
+                    if source.response.status_code >= 400:
+                        self._raise_for(source.response)
+                    if "text/event-stream" not in source.response.headers.get("content-type", ""):
+                        yield from self._poll_events(job_id, after)
+                        return
+                    for sse in source.iter_sse():
+                        if sse.event == "end":
+                            return
+                        if not sse.id:
+                            continue
+                        after = int(sse.id)
+                        failures = 0
+                        yield json.loads(sse.data)
+            except httpx.TransportError:
+                failures += 1
+                if failures > retries:
+                    raise
+                time.sleep(min(5.0, 0.2 * 2 ** failures))
+
+    def _poll_events(self, job_id: int, after: int) -> Iterator[dict]:
         while True:
             job = self.job(job_id)
             for event in job["events"]:
-                if event["seq"] > seen:
-                    seen = event["seq"]
-                    if on_event:
-                        on_event(event)
-            if job["status"] in ("succeeded", "failed"):
-                return job
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} still {job['status']} after {timeout:.0f}s")
-            time.sleep(interval)
+                if event["seq"] > after:
+                    after = event["seq"]
+                    yield event
+            if job["status"] in FINISHED:
+                return
+            time.sleep(0.5)
+
+    @staticmethod
+    def _raise_for(response: httpx.Response) -> None:
+        response.read()
+        try:
+            envelope = response.json()
+        except ValueError:
+            envelope = {"message": response.text[:200]}
+        raise ApiError(response.status_code, envelope)
+
+    def wait_for_job(self, job_id: int, on_event: Callable[[dict], None] | None = None) -> dict:
+        """Follow the job's events until it ends; return the finished job."""
+        for event in self.job_events(job_id):
+            if on_event:
+                on_event(event)
+        return self.job(job_id)

@@ -1,9 +1,10 @@
 """`make demo`: deploy a `minimal` zPod on the vSphere simulator, end to end.
 
 Starts Redis if needed, the simulator, the API and a deployer worker as local
-processes (state in var/demo/, fresh each run), registers the simulator as an
-endpoint, deploys a zPod while printing its progress, prints what was built,
-destroys it (unless NESTLAB_DEMO_KEEP=1) and stops what it started.
+processes (state in var/demo/, fresh each run), then drives everything with
+the `nestlab` CLI as a user would: registers the simulator as an endpoint,
+deploys a zPod with live progress, shows what was built, destroys it (unless
+NESTLAB_DEMO_KEEP=1) and stops what it started.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 
 from nestlab import devstack
-from nestlab.client import ApiError, Client
 from nestlab.devstack import say
 from shared.crypto import TOKEN_PREFIX
 from shared.settings import ROOT
@@ -23,53 +24,30 @@ from shared.settings import ROOT
 SIM_DELAYS = "CreateVM_Task=400,PowerOnVM_Task=300,AddDVPortgroup_Task=500,CreateFolder=200"
 
 
-def bar(percent: int | None, width: int = 30) -> str:
-    filled = int(width * (percent or 0) / 100)
-    return "[" + "#" * filled + "." * (width - filled) + f"] {percent or 0:3d}%"
+def nestlab(env: dict, *args: str, secret: str | None = None) -> int:
+    """Run the `nestlab` CLI as a user would, showing the command first."""
+    shown = " ".join(args) if secret is None else " ".join(args).replace(secret, "***")
+    print(f"\n$ nestlab {shown}", flush=True)
+    return subprocess.call([sys.executable, "-m", "nestlab.cli", *args], env=env)
 
 
-def show_event(event: dict) -> None:
-    print(f"  {bar(event['percent'])}  {event['kind']:<14} {event['message']}", flush=True)
-
-
-def show_zpod(zpod: dict) -> None:
-    net = zpod["network"]
-    print(f"\nzPod '{zpod['name']}' is {zpod['status']} on endpoint '{zpod['endpoint']}'")
-    print(f"  network: {net['subnet']}  VLAN {net['vlan']}  gateway/DNS {net['gateway']}"
-          f"  domain {zpod['domain']}")
-    print(f"  {'hostname':<10} {'ip':<15} {'vSphere VM':<28} {'moref':<10} status")
-    for c in zpod["components"]:
-        print(f"  {c['hostname']:<10} {c['ip']:<15} {c['vm_name']:<28} {c['moref'] or '-':<10} "
-              f"{c['status']}")
-    print(f"  also: folder, resource pool and portgroup 'nestlab-{zpod['name']}'\n")
-
-
-def run_demo(api: Client, sim, keep: bool) -> int:
-    say("registering the simulator as endpoint 'simulator'")
-    api.create_endpoint(name="simulator", host=sim.host, port=sim.port, username=sim.username,
-                        password=sim.password, datacenter="DC0", cluster="DC0_C0",
-                        datastore="LocalDS_0", switch="DVS0", verify_tls=False,
-                        supernet="10.96.0.0/16", vlan_range="100-199")
-    verify = api.wait_for_job(api.verify_endpoint("simulator")["id"])
-    if verify["status"] != "succeeded":
-        say(f"endpoint check failed: {verify['error']}")
-        return 1
-    say("endpoint verified; deploying zPod 'demo' (profile minimal: router + 3 nested ESXi)")
-    zpod = api.create_zpod("demo", endpoint="simulator", profile="minimal")
-    job = api.wait_for_job(zpod["job_id"], on_event=show_event)
-    if job["status"] != "succeeded":
-        say(f"deployment failed: {job['error']}")
-        return 1
-    show_zpod(api.zpod("demo"))
+def run_demo(env: dict, url: str, token: str, sim, keep: bool) -> int:
+    steps = [
+        ("login", url, "--token", token, "--name", "demo"),
+        ("endpoints", "create", "simulator", "--host", sim.host, "--port", str(sim.port),
+         "--username", sim.username, "--password", sim.password, "--datacenter", "DC0",
+         "--cluster", "DC0_C0", "--datastore", "LocalDS_0", "--switch", "DVS0",
+         "--supernet", "10.96.0.0/16", "--vlan-range", "100-199", "--insecure"),
+        ("endpoints", "verify", "simulator"),
+        ("zpods", "create", "demo", "--endpoint", "simulator", "--profile", "minimal", "--wait"),
+    ]
+    if not keep:
+        steps.append(("zpods", "destroy", "demo", "--wait", "--yes"))
+    for args in steps:
+        if nestlab(env, *args, secret=token if args[0] == "login" else sim.password) != 0:
+            return 1
     if keep:
-        say("NESTLAB_DEMO_KEEP=1: leaving the zPod in place (the stack stops anyway)")
-        return 0
-    say("destroying zPod 'demo'")
-    job = api.wait_for_job(api.destroy_zpod("demo")["job_id"], on_event=show_event)
-    if job["status"] != "succeeded":
-        say(f"destroy failed: {job['error']}")
-        return 1
-    say("zPod destroyed: VMs, folder, resource pool and portgroup removed; VLAN and subnet freed")
+        say("NESTLAB_DEMO_KEEP=1: the zPod was left in place (the stack stops anyway)")
     return 0
 
 
@@ -89,12 +67,13 @@ def main() -> int:
         say("starting the API and a deployer worker (logs in var/demo/)")
         url = devstack.start_api(stack, env, devstack.free_port(), var_dir)
         devstack.start_worker(stack, env, "deployer", var_dir)
-        status = run_demo(Client(url, token), sim, keep=bool(os.environ.get("NESTLAB_DEMO_KEEP")))
+        cli_env = dict(env, NESTLAB_CONFIG=str(var_dir / "cli.yaml"))
+        status = run_demo(cli_env, url, token, sim, keep=bool(os.environ.get("NESTLAB_DEMO_KEEP")))
         if status == 0:
             say(f"done. The API documents itself at {url}/api/v1/openapi.json; `make run` "
                 "keeps a stack up (docs at /api/v1/docs)")
         return status
-    except (ApiError, RuntimeError, TimeoutError) as exc:
+    except (RuntimeError, TimeoutError) as exc:
         say(f"demo failed: {exc} (see the logs in {var_dir})")
         return 1
     finally:

@@ -4,12 +4,14 @@ the API app and in-process Celery workers."""
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
 import redis as redis_lib
 from celery.contrib.testing.worker import start_worker
 from cryptography.fernet import Fernet
+from werkzeug.serving import make_server
 
 from nestlab import devstack
 from services.api import create_app
@@ -99,6 +101,18 @@ def worker(settings):
     with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False,
                       queues=["deployer"], shutdown_timeout=30, loglevel="WARNING"):
         yield celery_app
+
+
+@pytest.fixture
+def live_server(app):
+    """The API served over real HTTP on a free port, in a thread; yields its URL."""
+    port = devstack.free_port()
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+    thread.join(10)
 
 
 @pytest.fixture(scope="session")

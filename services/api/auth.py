@@ -15,7 +15,7 @@ from shared.crypto import hash_token, new_api_token
 from shared.db import transaction
 from shared.models import ApiToken
 
-PUBLIC_PATHS = ("/api/v1/openapi.json", "/api/v1/docs", "/healthz")
+PUBLIC_PATHS = ("/api/v1/openapi.json", "/api/v1/docs", "/api/v1/version")
 
 
 def authenticate() -> None:

@@ -12,6 +12,7 @@ import redis
 from flask import Blueprint, jsonify
 from sqlalchemy import text
 
+from nestlab import __version__
 from services.api.context import api_context
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,12 @@ blp = Blueprint("health", __name__)
 @blp.get("/healthz")
 def healthz():
     return jsonify(status="ok")
+
+
+@blp.get("/api/v1/version")
+def version():
+    """The server's version, so clients can tell whether they match it."""
+    return jsonify(version=__version__, api="v1")
 
 
 def _check_database(ctx) -> None:

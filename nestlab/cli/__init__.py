@@ -1,0 +1,42 @@
+"""The `nestlab` command: drive a nestlab server from a terminal or a script.
+
+    nestlab login http://127.0.0.1:8080 --token nlb_...
+    nestlab endpoints list
+    nestlab zpods create lab1 --endpoint sim --wait
+    nestlab zpods list -o json
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from nestlab.cli import endpoints, jobs, session, zpods
+from nestlab.cli.session import state
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})
+
+
+@app.callback()
+def main_options(
+    context: str = typer.Option(None, "--context", "-c", help="Server context to use.",
+                                envvar="NESTLAB_CONTEXT"),
+    output: str = typer.Option("table", "--output", "-o", help="table, json or yaml."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain output.",
+                                  envvar="NO_COLOR"),
+):
+    if output not in ("table", "json", "yaml"):
+        raise typer.BadParameter("choose table, json or yaml", param_hint="--output")
+    state.configure(context, output, not no_color)
+
+
+session.register(app)
+app.add_typer(endpoints.app, name="endpoints", help="vCenter endpoints.")
+app.add_typer(zpods.app, name="zpods", help="zPods: create, list, show, destroy.")
+app.add_typer(jobs.app, name="jobs", help="Jobs and their events.")
+
+
+def main() -> None:
+    sys.exit(app())

@@ -1,0 +1,43 @@
+"""`nestlab jobs`: list, show and watch jobs."""
+
+from __future__ import annotations
+
+import typer
+
+from nestlab.cli.progress import follow
+from nestlab.cli.session import api, state
+
+app = typer.Typer(no_args_is_help=True)
+
+COLUMNS = [("id", "ID"), ("kind", "KIND"), ("status", "STATUS"), ("zpod_id", "ZPOD"),
+           ("endpoint_id", "ENDPOINT"), ("created_at", "CREATED"), ("error", "ERROR")]
+STEPS = [("name", "STEP"), ("status", "STATUS"), ("started_at", "STARTED"),
+         ("finished_at", "FINISHED"), ("error", "ERROR")]
+
+
+@app.command("list")
+def list_jobs(status: str = typer.Option(None, help="queued, running, succeeded or failed."),
+              limit: int = typer.Option(50)):
+    """List recent jobs, newest first."""
+    with api() as client:
+        state.out.data(client.jobs(status, limit), COLUMNS)
+
+
+@app.command()
+def show(job_id: int):
+    """Show a job with its steps."""
+    with api() as client:
+        job = client.job(job_id)
+    state.out.data(job, COLUMNS + [("attempts", "ATTEMPTS"), ("soap_calls", "SOAP CALLS")])
+    if state.out.fmt == "table" and job["steps"]:
+        state.out.table(job["steps"], STEPS)
+
+
+@app.command()
+def watch(job_id: int):
+    """Follow a job's progress live; exits non-zero if it fails."""
+    with api() as client:
+        job = follow(client, job_id, state.out.err, f"job {job_id}")
+    if job["status"] != "succeeded":
+        state.out.error(job["error"] or job["status"])
+        raise typer.Exit(1)

@@ -1,0 +1,84 @@
+"""The `nestlab` CLI against a real API over HTTP, a real worker and the simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+from typer.testing import CliRunner
+
+from nestlab.cli import app as cli
+from tests.conftest import endpoint_body
+
+
+@pytest.fixture
+def nestlab(live_server, admin_token, tmp_path, monkeypatch):
+    monkeypatch.setenv("NESTLAB_CONFIG", str(tmp_path / "config.yaml"))
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.delenv("NESTLAB_URL", raising=False)
+    monkeypatch.delenv("NESTLAB_TOKEN", raising=False)
+    runner = CliRunner()
+
+    def run(*args: str, input: str | None = None):
+        return runner.invoke(cli, ["--no-color", *args], input=input, catch_exceptions=False)
+
+    result = run("login", live_server, "--token", admin_token, "--name", "local")
+    assert result.exit_code == 0, result.output
+    return run
+
+
+def test_login_saves_a_private_context(nestlab, tmp_path, live_server):
+    path = tmp_path / "config.yaml"
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    result = nestlab("contexts")
+    assert "local" in result.output and live_server in result.output
+
+
+def test_bad_token_says_how_to_log_in(live_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("NESTLAB_CONFIG", str(tmp_path / "c.yaml"))
+    result = CliRunner().invoke(cli, ["login", live_server, "--token", "nlb_wrong"])
+    assert result.exit_code == 1
+    assert "invalid token" in result.output and "nestlab login" in result.output
+
+
+def test_not_logged_in_is_explained(tmp_path, monkeypatch):
+    monkeypatch.setenv("NESTLAB_CONFIG", str(tmp_path / "none.yaml"))
+    result = CliRunner().invoke(cli, ["zpods", "list"])
+    assert result.exit_code == 1 and "not logged in" in result.output
+
+
+def test_deploy_with_live_progress_then_destroy(nestlab, worker, simulator, client):
+    assert client.post("/api/v1/endpoints", json=endpoint_body(simulator)).status_code == 201
+    result = nestlab("endpoints", "list")
+    assert "sim" in result.output and "DC0_C0" in result.output
+
+    result = nestlab("zpods", "create", "cli1", "--endpoint", "sim", "--wait")
+    assert result.exit_code == 0, result.output
+    for expected in ("deploy cli1", "folder nestlab-cli1", "power on", "100%",
+                     "esxi3", "10.96.0.13", "nestlab-cli1-router"):
+        assert expected in result.output, expected
+
+    listed = json.loads(nestlab("-o", "json", "zpods", "list").output)
+    assert [z["name"] for z in listed] == ["cli1"] and listed[0]["status"] == "ready"
+    assert "name: cli1" in nestlab("-o", "yaml", "zpods", "show", "cli1").output
+
+    result = nestlab("zpods", "destroy", "cli1", "--wait", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "destroyed" in result.output
+
+
+def test_failed_deployment_exits_non_zero(nestlab, worker, simulator, client):
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator, datastore="missing-ds"))
+    result = nestlab("zpods", "create", "broken", "--endpoint", "sim", "--wait")
+    assert result.exit_code == 1
+    assert "datastore 'missing-ds'" in result.output
+    assert "nestlab zpods destroy" in result.output
+
+
+def test_validation_errors_are_shown_by_field(nestlab, client, simulator):
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator))
+    result = nestlab("zpods", "create", "Bad_Name", "--endpoint", "sim")
+    assert result.exit_code == 1
+    assert "name:" in result.output and "lowercase" in result.output
