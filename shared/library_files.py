@@ -27,6 +27,7 @@ from shared.models import (
 )
 from shared.settings import Settings
 
+TEMPLATES_FOLDER = "nestlab-templates"
 SAFE_FILENAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,199}$")
 UPLOADS = ".uploads"
 
@@ -39,6 +40,11 @@ def filename_for(definition: dict) -> str:
     if SAFE_FILENAME.match(last) and ".." not in last:
         return last
     return f"{definition['name']}-{definition['version']}.ova"
+
+
+def template_name(uid: str) -> str:
+    """The VM name of a component's template on every endpoint (vCenter allows 80 characters)."""
+    return f"nestlab-tpl-{uid}"[:80]
 
 
 def component_dir(settings: Settings, component: LibraryComponent) -> Path:

@@ -89,6 +89,7 @@ class ComponentStatus(enum.StrEnum):
 
 
 class TemplateStatus(enum.StrEnum):
+    NEW = "new"
     QUEUED = "queued"
     STAGING = "staging"
     READY = "ready"

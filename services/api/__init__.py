@@ -12,7 +12,16 @@ import logging
 from flask import Flask, g, jsonify
 from sqlalchemy.exc import IntegrityError
 
-from services.api import auth, endpoints, jobs, zpods
+from services.api import (
+    auth,
+    components,
+    endpoints,
+    jobs,
+    libraries,
+    site_settings,
+    uploads,
+    zpods,
+)
 from services.api.context import ApiContext
 from services.api.errors import NestlabApi, envelope
 from shared.settings import Settings
@@ -45,6 +54,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(endpoints.blp, url_prefix=f"{API_PREFIX}/endpoints")
     api.register_blueprint(zpods.blp, url_prefix=f"{API_PREFIX}/zpods")
     api.register_blueprint(jobs.blp, url_prefix=f"{API_PREFIX}/jobs")
+    api.register_blueprint(site_settings.blp, url_prefix=f"{API_PREFIX}/settings")
+    api.register_blueprint(libraries.blp, url_prefix=f"{API_PREFIX}/libraries")
+    api.register_blueprint(uploads.blp, url_prefix=f"{API_PREFIX}/components/upload")
+    api.register_blueprint(components.blp, url_prefix=f"{API_PREFIX}/components")
     app.before_request(auth.authenticate)
     app.teardown_appcontext(_close_session)
     app.register_error_handler(IntegrityError, _conflict)
