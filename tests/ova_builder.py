@@ -24,8 +24,8 @@ DESCRIPTOR = """<?xml version="1.0" encoding="UTF-8"?>
   </References>
   <DiskSection>
     <Info>Virtual disk information</Info>
-    <Disk ovf:capacity="{capacity_gb}" ovf:capacityAllocationUnits="byte * 2^30" ovf:diskId="vmdisk1"
-          ovf:fileRef="file1" ovf:populatedSize="0"
+    <Disk ovf:capacity="{capacity_gb}" ovf:capacityAllocationUnits="byte * 2^30"
+          ovf:diskId="vmdisk1" ovf:fileRef="file1" ovf:populatedSize="0"
           ovf:format="http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized"/>
   </DiskSection>
   <NetworkSection>

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from services.api.context import db
 from services.api.jobs import create_job
-from services.api.library_schemas import LibraryCreateSchema, LibrarySchema
+from services.api.library_schemas import LibraryCreateSchema, LibraryPatchSchema, LibrarySchema
 from services.api.schemas import JobSummarySchema
 from shared.models import Job, JobKind, Library, LibraryComponent
 
@@ -64,7 +64,7 @@ class LibraryByRef(MethodView):
         """Show a library, by name or id."""
         return get_library_or_404(ref)
 
-    @blp.arguments(LibraryCreateSchema(partial=True))
+    @blp.arguments(LibraryPatchSchema(partial=True))
     @blp.response(200, LibrarySchema)
     def patch(self, data, ref):
         """Change a library's name, kind, source, ref or description; sync it to apply."""

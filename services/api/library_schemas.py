@@ -60,6 +60,10 @@ class LibraryCreateSchema(Schema):
             raise ValidationError("only a git library has a ref", "ref")
 
 
+class LibraryPatchSchema(LibraryCreateSchema):
+    """Any of the fields; the result is validated whole (load it with partial=True)."""
+
+
 class LibrarySchema(Schema):
     id = fields.Integer()
     name = fields.String()
