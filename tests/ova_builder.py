@@ -153,6 +153,7 @@ def build_ova(path: Path, name: str = "tiny", cpus: int = 2, memory_mb: int = 10
     ovf = (descriptor or DESCRIPTOR).format(
         name=name, cpus=cpus, memory_mb=memory_mb, capacity_gb=capacity_gb,
         disk_file=disk_file, disk_size=len(disk)).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
     manifest = "".join(f"SHA256({n})= {hashlib.sha256(d).hexdigest()}\n"
                        for n, d in ((f"{name}.ovf", ovf), (disk_file, disk))).encode()
     with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:

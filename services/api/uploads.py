@@ -92,7 +92,7 @@ def _append(path, offset: int, limit: int) -> None:
         while chunk := request.stream.read(COPY_CHUNK):
             written += len(chunk)
             if written > limit:
-                handle.truncate(current + written - len(chunk))
+                handle.truncate(current)  # refuse the whole chunk: the offset stays put
                 abort(413, message="the chunk goes past the upload's size")
             handle.write(chunk)
 
