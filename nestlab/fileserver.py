@@ -7,7 +7,6 @@ status, fail once with 503, demand a token. It records every request it gets.
 
 from __future__ import annotations
 
-import os
 import socket
 import threading
 from http import HTTPStatus
@@ -81,10 +80,10 @@ class FileServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, root: Path, mode: str = "range", status: int = 404,
-                 token: str | None = None):
+                 token: str | None = None, port: int = 0):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler)
         self.root, self.mode, self.status, self.token = Path(root), mode, status, token
         self.requests: list[tuple[str, dict]] = []
         self._lock = threading.Lock()
@@ -116,5 +115,24 @@ class FileServer(ThreadingHTTPServer):
         self.stop()
 
 
-def serve(root: Path, **kwargs) -> FileServer:
-    return FileServer(Path(os.fspath(root)), **kwargs).start()
+def main(argv: list[str] | None = None) -> None:
+    """`python -m nestlab.fileserver DIR [--mode M] [--port N]`: serve DIR until interrupted."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m nestlab.fileserver", description=__doc__)
+    parser.add_argument("root", type=Path)
+    parser.add_argument("--mode", choices=MODES, default="range")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    server = FileServer(args.root, mode=args.mode, port=args.port)
+    print(f"serving {args.root} on http://127.0.0.1:{server.server_address[1]}/", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()

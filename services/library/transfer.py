@@ -1,10 +1,11 @@
-"""Moving bytes fast: read, hash and write in three threads, and report progress.
+"""Moving bytes fast: read and write in the caller, hash in a thread, report progress.
 
 A download must hash what it writes (sha256 while streaming, no second pass)
-and still keep up with `curl`. Hashing and writing each release the GIL, so
-the caller reads the next buffer from the network while one thread hashes the
-previous one and another writes the one before: throughput is that of the
-slowest stage instead of the sum of all three.
+and still keep up with `curl` on two cores. The caller reads a buffer and
+writes it at once, while it is still in the core's cache, as curl does;
+sha256, the costliest stage, runs in parallel in a thread of its own (hashlib
+releases the GIL), and a buffer is reused once hashed. Measured on the
+benchmark machine, this beat a three-thread pipeline and buffers of 1-4 MiB.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 
-CHUNK = 4 << 20
-DEPTH = 6
+CHUNK = 256 << 10
+DEPTH = 16
 
 
 class WriteFailed(Exception):
@@ -23,33 +24,26 @@ class WriteFailed(Exception):
 
 
 class HashingWriter:
-    """Hashes and writes buffers the caller fills, in two threads of its own.
-
-    Buffers go writer-ward in order; `close()` waits for the last one and
-    re-raises a failure of either thread as WriteFailed.
-    """
+    """Writes the buffers the caller fills, and hashes them in order in its own thread."""
 
     def __init__(self, file, hasher, chunk: int = CHUNK, depth: int = DEPTH):
         self.file, self.hasher = file, hasher
         self.written = 0
-        self.error: BaseException | None = None
         self._free: queue.Queue = queue.Queue()
         for _ in range(depth):
             self._free.put(bytearray(chunk))
         self._to_hash: queue.Queue = queue.Queue()
-        self._to_write: queue.Queue = queue.Queue()
-        self._threads = [threading.Thread(target=self._hash_loop, daemon=True),
-                         threading.Thread(target=self._write_loop, daemon=True)]
-        for thread in self._threads:
-            thread.start()
+        self._thread = threading.Thread(target=self._hash_loop, daemon=True)
+        self._thread.start()
 
     def fill(self, read_into: Callable[[memoryview], int]) -> int:
-        """Fill one buffer with `read_into` until it is full or the source ends; 0 at the end.
+        """Fill one buffer with `read_into` until it is full or the source ends, write it;
+        returns the bytes it took (0 at the end).
 
-        Bytes read before `read_into` raises are still hashed and written, so a
+        Bytes read before `read_into` raises are still written and hashed, so a
         dropped connection leaves an exact prefix to resume from.
         """
-        buffer = self._take()
+        buffer = self._free.get()
         view, filled = memoryview(buffer), 0
         try:
             while filled < len(buffer):
@@ -58,49 +52,35 @@ class HashingWriter:
                     break
                 filled += count
         finally:
-            view.release()
-            if filled:
-                self._to_hash.put((buffer, filled))
-            else:
-                self._free.put(buffer)
+            self._write(buffer, view, filled)
         return filled
 
-    def _take(self) -> bytearray:
-        while True:
-            if self.error is not None:
-                raise WriteFailed(str(self.error)) from self.error
-            try:
-                return self._free.get(timeout=0.5)
-            except queue.Empty:
-                continue
+    def _write(self, buffer: bytearray, view: memoryview, count: int) -> None:
+        try:
+            if count:
+                self.file.write(view[:count])
+                self.written += count
+        except OSError as exc:
+            self._free.put(buffer)
+            raise WriteFailed(str(exc)) from exc
+        finally:
+            view.release()
+        if count:
+            self._to_hash.put((buffer, count))
+        else:
+            self._free.put(buffer)
 
     def _hash_loop(self) -> None:
         while (item := self._to_hash.get()) is not None:
             buffer, count = item
-            if self.error is None:
-                with memoryview(buffer) as view:
-                    self.hasher.update(view[:count])
-            self._to_write.put(item)
-        self._to_write.put(None)
-
-    def _write_loop(self) -> None:
-        while (item := self._to_write.get()) is not None:
-            buffer, count = item
-            if self.error is None:
-                try:
-                    with memoryview(buffer) as view:
-                        self.file.write(view[:count])
-                    self.written += count
-                except BaseException as exc:  # noqa: BLE001 - handed to the caller in close()
-                    self.error = exc
+            with memoryview(buffer) as view:
+                self.hasher.update(view[:count])
             self._free.put(buffer)
 
     def close(self) -> None:
+        """Wait until every written buffer is hashed."""
         self._to_hash.put(None)
-        for thread in self._threads:
-            thread.join()
-        if self.error is not None:
-            raise WriteFailed(str(self.error)) from self.error
+        self._thread.join()
 
 
 def human_bytes(count: float) -> str:

@@ -263,3 +263,29 @@ def test_disable_removes_the_file_unless_in_use(client, app, library_worker, tmp
     assert done.status_code == 200, done.get_json()
     assert done.get_json()["status"] == "not_downloaded" and not done.get_json()["enabled"]
     assert not final.exists()
+
+
+def test_a_job_that_does_not_own_the_component_downloads_nothing(client, app, library_worker,
+                                                                 tmp_path, files):
+    from services.api.publisher import publish
+    from shared.db import transaction
+    from shared.models import Job
+
+    path, data = files
+    with serve(files) as server:
+        library_with(client, tmp_path / "defs", definition("owned", "1",
+                                                           server.url("payload.bin"), data))
+        assert enable(client, "owned-1")["status"] == "succeeded"
+        # A stray second download job (e.g. from another API process) is not the owner.
+        ctx = app.extensions["nestlab"]
+        with transaction(ctx.sessions) as session:
+            stray = Job(kind="download")
+            session.add(stray)
+            session.flush()
+            stray_id = stray.id
+        publish(ctx, stray_id, "download")
+        job = wait_for_job(client, stray_id)
+        assert len(server.requests) == 1
+    assert job["status"] == "succeeded"
+    assert any("no longer owns a download" in e["message"] for e in job["events"])
+    assert component(client, "owned-1")["job_id"] != stray_id
