@@ -2,13 +2,15 @@
 
 It serves the files of one directory with `sendfile`, and can misbehave on
 purpose: ignore Range requests, drop the connection halfway, answer an error
-status, fail once with 503, demand a token. It records every request it gets.
+status, fail once with 503, demand a token, send slowly. It records every
+request it gets.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -68,10 +70,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         count = (size - start) // 2 if drop else size - start
         with open(path, "rb") as handle:
-            self.connection.sendfile(handle, start, count)
+            if self.server.rate:
+                self._send_slowly(handle, start, count)
+            else:
+                self.connection.sendfile(handle, start, count)
         if drop:
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
+
+
+    def _send_slowly(self, handle, start: int, count: int) -> None:
+        step = max(1, self.server.rate // 20)
+        handle.seek(start)
+        while count > 0 and (chunk := handle.read(min(step, count))):
+            self.wfile.write(chunk)
+            count -= len(chunk)
+            time.sleep(len(chunk) / self.server.rate)
 
 
 class FileServer(ThreadingHTTPServer):
@@ -80,11 +94,12 @@ class FileServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, root: Path, mode: str = "range", status: int = 404,
-                 token: str | None = None, port: int = 0):
+                 token: str | None = None, port: int = 0, rate: int = 0):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         super().__init__(("127.0.0.1", port), _Handler)
         self.root, self.mode, self.status, self.token = Path(root), mode, status, token
+        self.rate = rate  # bytes per second; 0: as fast as sendfile goes
         self.requests: list[tuple[str, dict]] = []
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)

@@ -42,9 +42,18 @@ def take(run) -> LibraryComponent | None:
 
 
 def set_status(run, component_id: int, **values) -> None:
+    """Update the component while this job owns it; PermanentError once it does not.
+
+    A sync that changes the definition's checksum takes the component from
+    its download, which then stops at its next progress report.
+    """
     with transaction(run.ctx.sessions) as session:
-        session.execute(update(LibraryComponent).where(LibraryComponent.id == component_id)
-                        .values(**values))
+        done = session.execute(update(LibraryComponent).where(
+            LibraryComponent.id == component_id, LibraryComponent.download_job_id == run.job_id,
+        ).values(**values))
+    if done.rowcount != 1:
+        raise PermanentError("the component's definition changed during the download (a "
+                             "library sync); this download was abandoned")
 
 
 def check_space(settings, part: Path, size: int) -> None:
@@ -83,9 +92,13 @@ class DownloadFlow:
             set_status(run, component.id, status=ComponentStatus.VERIFYING)
             ova = self._verify(component, part, digest)
             os.replace(part, final)
-            set_status(run, component.id, status=ComponentStatus.READY, status_message=None,
-                       path=relative(settings, final), ova=ova, bytes_done=component.size,
-                       enabled=True)
+            try:
+                set_status(run, component.id, status=ComponentStatus.READY, status_message=None,
+                           path=relative(settings, final), ova=ova, bytes_done=component.size,
+                           enabled=True)
+            except PermanentError:
+                final.unlink(missing_ok=True)
+                raise
 
     def _fetch(self, run, component: LibraryComponent, part: Path) -> str:
         settings = run.ctx.settings

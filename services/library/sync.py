@@ -59,6 +59,7 @@ def _stale_file(run, session, component: LibraryComponent) -> None:
         path.unlink(missing_ok=True)
     component.status, component.path, component.bytes_done, component.ova = (
         ComponentStatus.NOT_DOWNLOADED, None, 0, None)
+    component.download_job_id = None  # a download under way stops at its next report
     component.status_message = "the definition's checksum changed; enable it to download again"
 
 

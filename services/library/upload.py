@@ -81,6 +81,13 @@ class UploadFlow:
             run.emit(EventKind.PROGRESS, "the upload is gone or was imported; nothing to do")
             return
         run.total_steps = 3
+        try:
+            self._import(run, upload, path)
+        except PermanentError:
+            path.unlink(missing_ok=True)  # the client must upload again anyway
+            raise
+
+    def _import(self, run, upload: Upload, path: Path) -> None:
         with run.step(f"checksum {upload.filename}"):
             size = path.stat().st_size
             meter = Meter(size, lambda p, d, m: run.emit(EventKind.PROGRESS, f"hashing: {m}", p),

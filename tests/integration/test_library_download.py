@@ -9,7 +9,15 @@ import pytest
 
 from nestlab.fileserver import FileServer
 from tests.helpers import wait_for_job
-from tests.library_helpers import component, definition, enable, library_with, payload
+from tests.library_helpers import (
+    component,
+    definition,
+    enable,
+    library_with,
+    payload,
+    sync,
+    write_definitions,
+)
 
 
 @pytest.fixture
@@ -289,3 +297,31 @@ def test_a_job_that_does_not_own_the_component_downloads_nothing(client, app, li
     assert job["status"] == "succeeded"
     assert any("no longer owns a download" in e["message"] for e in job["events"])
     assert component(client, "owned-1")["job_id"] != stray_id
+
+
+def test_sync_changing_the_checksum_abandons_the_download(client, app, library_worker, tmp_path,
+                                                           files, settings):
+    from celery.contrib.testing.worker import start_worker
+
+    from nestlab.devstack import wait_until
+    from services.library.app import create_worker
+
+    path, data = files
+    defs = tmp_path / "defs"
+    # A second worker runs the sync while the first one downloads.
+    second = start_worker(create_worker(settings), pool="solo", perform_ping_check=False,
+                          queues=["library"], loglevel="WARNING")
+    with second, serve(files, rate=len(data) // 2) as server:  # about two seconds
+        item = definition("moving", "1", server.url("payload.bin"), data)
+        library_with(client, defs, item)
+        response = client.post("/api/v1/components/moving-1/enable")
+        wait_until(lambda: component(client, "moving-1")["bytes_done"] > 0, 30,
+                   "the download to start")
+        write_definitions(defs, {**item, "sha256": "1" * 64})
+        assert sync(client)["status"] == "succeeded"
+        job = wait_for_job(client, response.get_json()["job_id"])
+    assert job["status"] == "failed"
+    assert "definition changed during the download" in job["error"]
+    shown = component(client, "moving-1")
+    assert shown["status"] == "not_downloaded" and shown["sha256"] == "1" * 64
+    assert not (settings.library_dir / "moving" / "1" / "payload.bin").exists()

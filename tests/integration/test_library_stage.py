@@ -6,11 +6,20 @@ from __future__ import annotations
 import pytest
 from pyVmomi import vim
 
+from nestlab import devstack
 from tests.conftest import endpoint_body
 from tests.helpers import wait_for_job
 from tests.library_helpers import component, definition, enable, library_with
 from tests.ova_builder import build_ova
 from tests.vsphere_inspect import Inspector
+
+
+@pytest.fixture(scope="module")
+def simulator(session_dir, vcsim_binary):
+    """A simulator of this module's own: templates stay out of the deployer tests' way."""
+    sim = devstack.start_vcsim(None, session_dir / "library-sim", binary=vcsim_binary)
+    yield sim
+    sim.stop()
 
 
 @pytest.fixture
@@ -20,15 +29,19 @@ def inspector(simulator):
     found.close()
 
 
+def ready_ova(client, tmp_path, name: str) -> dict:
+    """Component '<name>-1' (a real OVA), downloaded and ready."""
+    ova = build_ova(tmp_path / "www" / f"{name}.ova", name=name)
+    library_with(client, tmp_path / "defs", definition(name, "1", ova.as_uri(),
+                                                       ova.read_bytes()))
+    job = enable(client, f"{name}-1")
+    assert job["status"] == "succeeded", job
+    return component(client, f"{name}-1")
+
+
 @pytest.fixture
 def tiny(client, library_worker, tmp_path):
-    """Component 'tiny-1' (a real OVA), downloaded and ready."""
-    ova = build_ova(tmp_path / "www" / "tiny.ova", name="tiny")
-    library_with(client, tmp_path / "defs", definition("tiny", "1", ova.as_uri(),
-                                                       ova.read_bytes()))
-    job = enable(client, "tiny-1")
-    assert job["status"] == "succeeded", job
-    return component(client, "tiny-1")
+    return ready_ova(client, tmp_path, "tiny")
 
 
 def template_vm(inspector, name: str) -> list:
@@ -81,22 +94,21 @@ def test_stage_imports_once_as_a_template(client, tiny, simulator, inspector):
     assert kinds.count("stage") == 1
 
 
-def test_half_imported_vm_is_replaced(client, tiny, simulator, inspector):
-    client.post("/api/v1/endpoints", json=endpoint_body(simulator, name="sim2"))
+def test_half_imported_vm_is_replaced(client, library_worker, tmp_path, simulator, inspector):
+    ready_ova(client, tmp_path, "half")
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator))
     # What an import killed halfway leaves: a VM with the template's name, not a template.
     folder = next(iter(inspector.folder("nestlab-templates")), None) or \
         inspector.dc.vmFolder.CreateFolder("nestlab-templates")
-    for vm in template_vm(inspector, "nestlab-tpl-tiny-1"):
-        vm.Destroy_Task()
     pool = next(c for c in inspector.dc.hostFolder.childEntity if c.name == "DC0_C0").resourcePool
-    spec = vim.vm.ConfigSpec(name="nestlab-tpl-tiny-1", memoryMB=64, numCPUs=1,
+    spec = vim.vm.ConfigSpec(name="nestlab-tpl-half-1", memoryMB=64, numCPUs=1,
                              files=vim.vm.FileInfo(vmPathName="[LocalDS_0]"))
     folder.CreateVM_Task(config=spec, pool=pool)
-    response = client.post("/api/v1/components/tiny-1/stage", json={"endpoint": "sim2"})
+    response = client.post("/api/v1/components/half-1/stage", json={"endpoint": "sim"})
     job = wait_for_job(client, response.get_json()["job_id"])
     assert job["status"] == "succeeded", job
     assert any("left half-imported" in e["message"] for e in job["events"])
-    [vm] = template_vm(inspector, "nestlab-tpl-tiny-1")
+    [vm] = template_vm(inspector, "nestlab-tpl-half-1")
     assert vm.config.template is True and vm.config.hardware.numCPU == 2
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tarfile
 
 import pytest
@@ -25,8 +26,7 @@ def test_definition_file_forms():
     valid, errors = parse_file("one.yaml", yaml.safe_dump(GOOD))
     assert errors == [] and valid[0]["uid"] == "esxi-8.0u3"
     assert valid[0]["sha256"] == "ab" * 32 and valid[0]["source_file"] == "one.yaml"
-    listed, _ = parse_file("many.json", '{"components": [%s]}' % yaml.safe_dump(
-        GOOD, default_flow_style=True).strip())
+    listed, _ = parse_file("many.json", json.dumps({"components": [GOOD]}))
     assert listed[0]["uid"] == "esxi-8.0u3"
 
 
