@@ -15,7 +15,6 @@ from tests.library_helpers import (
     enable,
     library_with,
     payload,
-    sync,
     write_definitions,
 )
 
@@ -299,29 +298,27 @@ def test_a_job_that_does_not_own_the_component_downloads_nothing(client, app, li
     assert component(client, "owned-1")["job_id"] != stray_id
 
 
-def test_sync_changing_the_checksum_abandons_the_download(client, app, library_worker, tmp_path,
+def test_sync_changing_the_checksum_abandons_the_download(client, library_worker, tmp_path,
                                                            files, settings):
-    from celery.contrib.testing.worker import start_worker
-
     from nestlab.devstack import wait_until
-    from services.library.app import create_worker
+    from shared.contract import Tasks
 
     path, data = files
     defs = tmp_path / "defs"
-    # A second worker runs the sync while the first one downloads.
-    second = start_worker(create_worker(settings), pool="solo", perform_ping_check=False,
-                          queues=["library"], loglevel="WARNING")
-    with second, serve(files, rate=len(data) // 2) as server:  # about two seconds
+    with serve(files, rate=len(data) // 8) as server:  # up to eight seconds
         item = definition("moving", "1", server.url("payload.bin"), data)
         library_with(client, defs, item)
         response = client.post("/api/v1/components/moving-1/enable")
         wait_until(lambda: component(client, "moving-1")["bytes_done"] > 0, 30,
                    "the download to start")
         write_definitions(defs, {**item, "sha256": "1" * 64})
-        assert sync(client)["status"] == "succeeded"
+        # The worker is busy downloading: run the sync task here, as a second worker would.
+        sync_job = client.post("/api/v1/libraries/lab/sync").get_json()["id"]
+        library_worker.tasks[Tasks.SYNC_LIBRARY.name].apply(args=[sync_job])
+        assert wait_for_job(client, sync_job)["status"] == "succeeded"
         job = wait_for_job(client, response.get_json()["job_id"])
-    assert job["status"] == "failed"
-    assert "definition changed during the download" in job["error"]
+    assert job["status"] == "failed", [(e["kind"], e["message"]) for e in job["events"]]
+    assert "definition changed during the download" in job["error"], job
     shown = component(client, "moving-1")
     assert shown["status"] == "not_downloaded" and shown["sha256"] == "1" * 64
     assert not (settings.library_dir / "moving" / "1" / "payload.bin").exists()
