@@ -134,3 +134,19 @@ def test_malformed_ova_fails_the_download(client, library_worker, tmp_path):
     assert job["status"] == "failed"
     assert job["error"].startswith("the file is not a valid OVA: the OVF descriptor is not "
                                    "valid XML")
+
+
+def test_stage_over_a_pinned_certificate(client, library_worker, tmp_path, simulator, inspector):
+    import hashlib
+    import ssl
+
+    ready_ova(client, tmp_path, "pinned")
+    pem = ssl.get_server_certificate((simulator.host, simulator.port))
+    thumbprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem)).hexdigest()
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator, verify_tls=True,
+                                                       thumbprint=thumbprint))
+    response = client.post("/api/v1/components/pinned-1/stage", json={"endpoint": "sim"})
+    job = wait_for_job(client, response.get_json()["job_id"])
+    assert job["status"] == "succeeded", job
+    [vm] = template_vm(inspector, "nestlab-tpl-pinned-1")
+    assert vm.config.template is True
