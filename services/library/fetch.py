@@ -80,12 +80,11 @@ def _open_http(source: Resolved, offset: int, timeouts: tuple[float, float]):
 
 
 def _body_reader(response: requests.Response):
-    """The fastest `readinto` for the body.
+    """The cheapest `readinto` for the body.
 
-    urllib3's readinto copies each buffer twice more than http.client's (it
-    reads into a new bytes object first); with 2 cores that is the difference
-    between keeping up with curl or not. Fall back to it when urllib3 does not
-    sit on an http.client response.
+    urllib3's readinto reads into a new bytes object, then copies it into our
+    buffer; the http.client response under it reads straight into the buffer.
+    Fall back to urllib3's when it does not sit on an http.client response.
     """
     inner = getattr(response.raw, "_fp", None)
     return inner.readinto if isinstance(inner, http.client.HTTPResponse) else response.raw.readinto
@@ -103,27 +102,27 @@ def _resumed_at(response: requests.Response, offset: int) -> int:
     return start if start == offset else -1
 
 
-def _fetch_http(source: Resolved, part: Path, offset: int, hasher_box: list, expected: int,
-                meter: Meter, timeouts, notify: Callable[[str], None]) -> int:
+def _fetch_http(source: Resolved, part: Path, offset: int, hasher, expected: int,
+                meter: Meter, timeouts, notify: Callable[[str], None]) -> tuple[int, object]:
+    """Append the rest of the file from `offset`; returns (the part's size, its hasher)."""
     response = _open_http(source, offset, timeouts)
     if response is None or (start := _resumed_at(response, offset)) < 0:
         if response is not None:
             response.close()
         notify("the server cannot resume this download; starting over")
-        hasher_box[0] = hashlib.sha256()
-        return _fetch_http(source, part, 0, hasher_box, expected, meter, timeouts, notify)
+        return _fetch_http(source, part, 0, hashlib.sha256(), expected, meter, timeouts, notify)
     with response:
         if offset and start == 0:
             notify("the server ignores Range requests; starting over")
-            hasher_box[0] = hashlib.sha256()
-            offset = 0
+            hasher, offset = hashlib.sha256(), 0
         length = response.headers.get("Content-Length")
         if length is not None and length.isdigit() and offset + int(length) != expected:
             raise PermanentError(f"size mismatch: {source.shown} is {offset + int(length)} "
                                  f"bytes, the definition says {expected}")
         meter.start_bytes = offset
-        return _stream(_body_reader(response), part, offset, hasher_box[0], expected, meter,
+        size = _stream(_body_reader(response), part, offset, hasher, expected, meter,
                        source.shown)
+        return size, hasher
 
 
 def _fetch_file(source: Resolved, part: Path, offset: int, hasher, expected: int,
@@ -167,9 +166,8 @@ def fetch(source: Resolved, part: Path, expected: int, meter: Meter,
         if source.url.lower().startswith("file://"):
             offset = _fetch_file(source, part, offset, hasher, expected, meter)
         else:
-            box = [hasher]
-            offset = _fetch_http(source, part, offset, box, expected, meter, timeouts, notify)
-            hasher = box[0]
+            offset, hasher = _fetch_http(source, part, offset, hasher, expected, meter, timeouts,
+                                         notify)
     if offset < expected:
         raise TransientError(f"GET {source.shown}: the server closed the connection after "
                              f"{human_bytes(offset)} of {human_bytes(expected)}; the download "
