@@ -1,8 +1,8 @@
 """A small threaded HTTP file server on 127.0.0.1, for tests, benchmarks and demos.
 
 It serves the files of one directory with `sendfile`, and can misbehave on
-purpose: ignore Range requests, drop the connection halfway, answer an error
-status, fail once with 503, demand a token, send slowly. It records every
+purpose: ignore Range requests, drop the connection halfway or go quiet there,
+answer an error status, fail once with 503, demand a token, send slowly. It records every
 request it gets.
 """
 
@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-MODES = ("range", "norange", "drop", "status", "flaky")
+MODES = ("range", "norange", "drop", "stall", "status", "flaky")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -41,7 +41,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = self.server.root / parts.path.lstrip("/")
         if ".." in parts.path or not path.is_file():
             return self._empty(HTTPStatus.NOT_FOUND)
-        self._send_file(path, drop=mode == "drop" and first, ranges=mode != "norange")
+        self._send_file(path, drop=mode in ("drop", "stall") and first, ranges=mode != "norange")
 
     def _empty(self, status: HTTPStatus, headers: dict | None = None) -> None:
         body = f"{status.value} {status.phrase}\n".encode()
@@ -75,6 +75,8 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self.connection.sendfile(handle, start, count)
         if drop:
+            if self.server.mode == "stall":  # go quiet, as a stuck server does
+                time.sleep(self.server.stall)
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
 
@@ -100,6 +102,7 @@ class FileServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _Handler)
         self.root, self.mode, self.status, self.token = Path(root), mode, status, token
         self.rate = rate  # bytes per second; 0: as fast as sendfile goes
+        self.stall = 3.0  # seconds a "stall" server goes quiet halfway
         self.requests: list[tuple[str, dict]] = []
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)

@@ -322,3 +322,24 @@ def test_sync_changing_the_checksum_abandons_the_download(client, library_worker
     shown = component(client, "moving-1")
     assert shown["status"] == "not_downloaded" and shown["sha256"] == "1" * 64
     assert not (settings.library_dir / "moving" / "1" / "payload.bin").exists()
+
+
+def test_a_stalled_server_times_out_and_the_download_resumes(client, tmp_path, files, settings,
+                                                             redis_client):
+    from celery.contrib.testing.worker import start_worker
+
+    from services.library.app import create_worker
+
+    path, data = files
+    impatient = settings.with_overrides(download_timeout=0.5)
+    with serve(files, mode="stall") as server, start_worker(
+            create_worker(impatient), pool="solo", perform_ping_check=False,
+            queues=["library"], loglevel="WARNING"):
+        library_with(client, tmp_path / "defs", definition("stalled", "1",
+                                                           server.url("payload.bin"), data))
+        job = enable(client, "stalled-1")
+        assert server.requests[1][1]["Range"] == f"bytes={len(data) // 2}-"
+    assert job["status"] == "succeeded", job
+    assert any(e["kind"] == "job_retrying" and "timed out waiting for data" in e["message"]
+               for e in job["events"])
+    assert (settings.library_dir / "stalled" / "1" / "payload.bin").read_bytes() == data
