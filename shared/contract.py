@@ -30,6 +30,10 @@ class Tasks:
     DEPLOY_ZPOD = TaskName("deployer.deploy_zpod", Queues.DEPLOYER)
     DESTROY_ZPOD = TaskName("deployer.destroy_zpod", Queues.DEPLOYER)
     VERIFY_ENDPOINT = TaskName("deployer.verify_endpoint", Queues.DEPLOYER)
+    SYNC_LIBRARY = TaskName("library.sync_library", Queues.LIBRARY)
+    DOWNLOAD_COMPONENT = TaskName("library.download_component", Queues.LIBRARY)
+    STAGE_COMPONENT = TaskName("library.stage_component", Queues.LIBRARY)
+    IMPORT_UPLOAD = TaskName("library.import_upload", Queues.LIBRARY)
 
 
 # The task that runs each kind of job (see shared.models.JobKind).
@@ -37,6 +41,10 @@ TASK_FOR_JOB_KIND: dict[str, TaskName] = {
     "deploy": Tasks.DEPLOY_ZPOD,
     "destroy": Tasks.DESTROY_ZPOD,
     "verify": Tasks.VERIFY_ENDPOINT,
+    "library_sync": Tasks.SYNC_LIBRARY,
+    "download": Tasks.DOWNLOAD_COMPONENT,
+    "stage": Tasks.STAGE_COMPONENT,
+    "upload": Tasks.IMPORT_UPLOAD,
 }
 
 

@@ -31,11 +31,11 @@ from sqlalchemy import or_, select, update
 
 from shared.contract import REQUEST_ID_HEADER
 from shared.db import transaction
+from shared.errors import JobError, TransientError
 from shared.events import EventKind
 from shared.logs import job_id_var, request_id_var
 from shared.models import Job, JobStatus, Step, utcnow
 from shared.vsphere.connection import soap_calls
-from shared.vsphere.errors import PermanentError, TransientError, VsphereError
 from shared.worker_context import context_for
 
 log = logging.getLogger(__name__)
@@ -209,7 +209,7 @@ def run_job(task, job_id: int, flow) -> str | None:
             run.emit(EventKind.JOB_RETRYING, f"{exc}; retrying in {delay:.0f}s", run.percent())
             raise task.retry(countdown=delay, max_retries=None) from exc
         return _fail(run, flow, f"{exc} (gave up after {task.request.retries + 1} attempts)")
-    except (PermanentError, VsphereError) as exc:
+    except JobError as exc:
         return _fail(run, flow, str(exc))
     except Exception as exc:  # noqa: BLE001 - the job must end failed, readable, retryable
         log.exception("job %s: unexpected error", job_id)

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -70,6 +71,29 @@ class JobKind(enum.StrEnum):
     DEPLOY = "deploy"
     DESTROY = "destroy"
     VERIFY = "verify"
+    LIBRARY_SYNC = "library_sync"
+    DOWNLOAD = "download"
+    STAGE = "stage"
+    UPLOAD = "upload"
+
+
+class ComponentStatus(enum.StrEnum):
+    """Where a library component's file is: from `not_downloaded` to `ready`."""
+
+    NOT_DOWNLOADED = "not_downloaded"
+    QUEUED = "queued"
+    DOWNLOADING = "downloading"
+    VERIFYING = "verifying"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class TemplateStatus(enum.StrEnum):
+    NEW = "new"
+    QUEUED = "queued"
+    STAGING = "staging"
+    READY = "ready"
+    FAILED = "failed"
 
 
 class ZpodStatus(enum.StrEnum):
@@ -260,3 +284,115 @@ class Event(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     job: Mapped[Job] = relationship(back_populates="events")
+
+
+class Setting(Base):
+    """A named value the workers may use, e.g. a vendor token in a download URL.
+
+    Secret values are stored encrypted (shared.crypto.SecretBox) and never returned.
+    """
+
+    __tablename__ = "settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    secret: Mapped[bool] = mapped_column(Boolean, default=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Library(Base):
+    """A source of component definitions: a directory, a git repository or an index URL."""
+
+    __tablename__ = "libraries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(Text)
+    ref: Mapped[str | None] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    status_message: Mapped[str | None] = mapped_column(Text)
+    sync_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    last_sync: Mapped[dict] = mapped_column(default=dict)
+    synced_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    components: Mapped[list[LibraryComponent]] = relationship(
+        back_populates="library", order_by="LibraryComponent.uid")
+
+
+class LibraryComponent(Base):
+    """An appliance image a zPod is built from (`uid` = name-version), and its file."""
+
+    __tablename__ = "library_components"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    library_id: Mapped[int | None] = mapped_column(ForeignKey("libraries.id"), index=True)
+    source_file: Mapped[str | None] = mapped_column(String(500))
+    # The whole validated definition: URL template, headers, sizing, OVF properties.
+    definition: Mapped[dict] = mapped_column(default=dict)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default=ComponentStatus.NOT_DOWNLOADED,
+                                        index=True)
+    status_message: Mapped[str | None] = mapped_column(Text)
+    bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The file, relative to settings.library_dir, once it is ready.
+    path: Mapped[str | None] = mapped_column(Text)
+    # The one job allowed to download this component (set with a conditional UPDATE).
+    download_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    ova: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    library: Mapped[Library | None] = relationship(back_populates="components")
+    templates: Mapped[list[StagedTemplate]] = relationship(
+        back_populates="component", order_by="StagedTemplate.id")
+
+
+class StagedTemplate(Base):
+    """A component imported once onto an endpoint as a template; one row per pair."""
+
+    __tablename__ = "staged_templates"
+    __table_args__ = (UniqueConstraint("component_id", "endpoint_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    component_id: Mapped[int] = mapped_column(ForeignKey("library_components.id"))
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("endpoints.id"))
+    status: Mapped[str] = mapped_column(String(20), default=TemplateStatus.QUEUED)
+    status_message: Mapped[str | None] = mapped_column(Text)
+    # The one job allowed to stage it (set with a conditional UPDATE).
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    name: Mapped[str] = mapped_column(String(80))
+    moref: Mapped[str | None] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    component: Mapped[LibraryComponent] = relationship(back_populates="templates")
+    endpoint: Mapped[Endpoint] = relationship()
+
+
+class Upload(Base):
+    """A component file sent in chunks (offline use); matched to a component by sha256."""
+
+    __tablename__ = "uploads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger)
+    status: Mapped[str] = mapped_column(String(20), default="receiving")
+    status_message: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    component_id: Mapped[int | None] = mapped_column(ForeignKey("library_components.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

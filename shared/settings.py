@@ -34,6 +34,12 @@ class Settings:
       NESTLAB_VISIBILITY_TIMEOUT  seconds before an unacknowledged task is redelivered
       NESTLAB_JOB_STALE_AFTER     seconds without a heartbeat before another worker
                                   may take a job over
+      NESTLAB_LIBRARY_DIR         where component files live (default <var dir>/library)
+      NESTLAB_LIBRARY_DOWNLOADS   downloads one library worker runs at once (default 2)
+      NESTLAB_LIBRARY_MIN_FREE    bytes to leave free on the library's disk (default 1 GiB)
+      NESTLAB_DOWNLOAD_TIMEOUT    seconds without a byte before a download is retried (60)
+      NESTLAB_PROGRESS_INTERVAL   seconds between progress events of a transfer (2)
+      NESTLAB_UPLOAD_CHUNK_MAX    largest chunk one upload request may carry (64 MiB)
     """
 
     var_dir: Path = ROOT / "var"
@@ -52,9 +58,19 @@ class Settings:
     vsphere_timeout: float = 60.0
     events_stream: str = "nestlab:events"
     events_stream_maxlen: int = 100_000
+    library_dir: Path | None = None
+    library_downloads: int = 2
+    library_min_free: int = 1 << 30
+    download_connect_timeout: float = 10.0
+    download_timeout: float = 60.0
+    progress_interval: float = 2.0
+    upload_chunk_max: int = 64 << 20
+    git_timeout: float = 300.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        if self.library_dir is None:
+            object.__setattr__(self, "library_dir", Path(self.var_dir) / "library")
         if not self.database_url:
             object.__setattr__(self, "database_url", f"sqlite:///{self.var_dir}/nestlab.db")
         if not self.broker_url:
@@ -66,6 +82,8 @@ class Settings:
         values: dict = {}
         if "NESTLAB_VAR_DIR" in env:
             values["var_dir"] = Path(env["NESTLAB_VAR_DIR"]).resolve()
+        if env.get("NESTLAB_LIBRARY_DIR"):
+            values["library_dir"] = Path(env["NESTLAB_LIBRARY_DIR"]).resolve()
         simple = {
             "DATABASE_URL": "database_url",
             "REDIS_URL": "redis_url",
@@ -82,6 +100,11 @@ class Settings:
             "NESTLAB_REPUBLISH_INTERVAL": ("republish_interval", float),
             "NESTLAB_TASK_RETRY_MAX": ("task_retry_max", int),
             "NESTLAB_VSPHERE_TIMEOUT": ("vsphere_timeout", float),
+            "NESTLAB_LIBRARY_DOWNLOADS": ("library_downloads", int),
+            "NESTLAB_LIBRARY_MIN_FREE": ("library_min_free", int),
+            "NESTLAB_DOWNLOAD_TIMEOUT": ("download_timeout", float),
+            "NESTLAB_PROGRESS_INTERVAL": ("progress_interval", float),
+            "NESTLAB_UPLOAD_CHUNK_MAX": ("upload_chunk_max", int),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):

@@ -17,6 +17,7 @@ from nestlab import devstack
 from services.api import create_app
 from services.api.auth import ensure_admin_token
 from services.deployer.app import create_worker
+from services.library.app import create_worker as create_library_worker
 from shared.settings import Settings
 from tests.databases import PostgresDatabases, SqliteDatabases, postgres_url_from_env
 
@@ -74,7 +75,8 @@ def database_url(tmp_path, databases) -> str:
 def settings(tmp_path, database_url, redis_url, redis_client) -> Settings:
     return Settings(var_dir=tmp_path, database_url=database_url, redis_url=redis_url,
                     secret_keys=(SECRET_KEY,), job_stale_after=3, republish_interval=0,
-                    task_retry_max=2, task_retry_backoff=0.2, vsphere_timeout=20)
+                    task_retry_max=2, task_retry_backoff=0.2, vsphere_timeout=20,
+                    library_min_free=0, progress_interval=0.05, download_timeout=5)
 
 
 @pytest.fixture
@@ -152,3 +154,12 @@ def endpoint_body(sim, **overrides) -> dict:
     }
     body.update(overrides)
     return body
+
+
+@pytest.fixture
+def library_worker(settings):
+    """A real Celery library worker, in this process, on the real Redis broker."""
+    celery_app = create_library_worker(settings)
+    with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False,
+                      queues=["library"], shutdown_timeout=30, loglevel="WARNING"):
+        yield celery_app

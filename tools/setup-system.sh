@@ -2,7 +2,7 @@
 # Install the system packages nestlab needs on Debian/Ubuntu, only those missing:
 #   python3-venv (virtual environments), redis-server (used when no Redis is
 #   reachable), golang-go + golang-github-vmware-govmomi-dev (to build the
-#   vSphere simulator).
+#   vSphere simulator), git (git libraries), curl (the download benchmark compares with it).
 set -euo pipefail
 
 say() { echo "==> $*" >&2; }
@@ -12,6 +12,8 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
 command -v redis-server >/dev/null 2>&1 || [[ -x /usr/bin/redis-server ]] || missing+=(redis-server)
 command -v go >/dev/null 2>&1 || missing+=(golang-go)
 [[ -d /usr/share/gocode/src/github.com/vmware/govmomi/simulator ]] || missing+=(golang-github-vmware-govmomi-dev)
+command -v git >/dev/null 2>&1 || missing+=(git)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 
 if [[ ${#missing[@]} -eq 0 ]]; then
     say "system packages: all present"

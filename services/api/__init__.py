@@ -12,7 +12,18 @@ import logging
 from flask import Flask, g, jsonify
 from sqlalchemy.exc import IntegrityError
 
-from services.api import auth, endpoints, health, jobs, requests_log, zpods
+from services.api import (
+    auth,
+    components,
+    endpoints,
+    health,
+    jobs,
+    libraries,
+    requests_log,
+    site_settings,
+    uploads,
+    zpods,
+)
 from services.api.context import ApiContext
 from services.api.errors import NestlabApi, envelope
 from shared.settings import Settings
@@ -45,6 +56,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(endpoints.blp, url_prefix=f"{API_PREFIX}/endpoints")
     api.register_blueprint(zpods.blp, url_prefix=f"{API_PREFIX}/zpods")
     api.register_blueprint(jobs.blp, url_prefix=f"{API_PREFIX}/jobs")
+    api.register_blueprint(site_settings.blp, url_prefix=f"{API_PREFIX}/settings")
+    api.register_blueprint(libraries.blp, url_prefix=f"{API_PREFIX}/libraries")
+    api.register_blueprint(uploads.blp, url_prefix=f"{API_PREFIX}/components/upload")
+    api.register_blueprint(components.blp, url_prefix=f"{API_PREFIX}/components")
     requests_log.init_app(app)
     app.before_request(auth.authenticate)
     app.teardown_appcontext(_close_session)

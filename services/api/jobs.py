@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from services.api.context import api_context, db
 from services.api.publisher import publish
@@ -13,11 +16,22 @@ from shared.models import Event, Job
 blp = Blueprint("jobs", __name__, description="Jobs, steps and events")
 
 
-def create_job(kind: str, zpod_id: int | None = None, endpoint_id: int | None = None) -> Job:
-    """Write the job with whatever the request session holds, commit, then publish it."""
+def create_job(kind: str, zpod_id: int | None = None, endpoint_id: int | None = None,
+               claim: Callable[[Session, Job], bool] | None = None) -> Job | None:
+    """Write the job with whatever the request session holds, commit, then publish it.
+
+    `claim(session, job)` links the new job to what it works on (e.g. with a
+    conditional UPDATE); when it returns False nothing is written and the
+    result is None.
+    """
     session = db()
     job = Job(kind=kind, zpod_id=zpod_id, endpoint_id=endpoint_id)
     session.add(job)
+    if claim is not None:
+        session.flush()
+        if not claim(session, job):
+            session.rollback()
+            return None
     session.commit()
     publish(api_context(), job.id, kind)
     session.refresh(job)

@@ -12,16 +12,18 @@ import ssl
 
 from pyVmomi import vim, vmodl
 
+from shared import errors
 
-class VsphereError(Exception):
+
+class VsphereError(errors.JobError):
     """A vSphere call failed; `str(error)` is written for a person."""
 
 
-class TransientError(VsphereError):
+class TransientError(VsphereError, errors.TransientError):
     """Worth retrying: the connection dropped, the session expired, vCenter is busy."""
 
 
-class PermanentError(VsphereError):
+class PermanentError(VsphereError, errors.PermanentError):
     """Retrying will not help until a person changes something."""
 
 
