@@ -1,8 +1,9 @@
 """The contract between services: queues, task names and their arguments.
 
 The API (and any other sender) publishes work by *name* with `send`; it never
-imports worker code. Every task takes one argument, the id of a job row that
-holds everything else, so a task can be re-run safely from the database.
+imports worker code. Every task takes one argument, the id of a row that holds
+everything else (a job, an event, a delivery), so a task can be re-run safely
+from the database.
 """
 
 from __future__ import annotations
@@ -27,6 +28,10 @@ class Tasks:
     DEPLOY_ZPOD = TaskName("deployer.deploy_zpod", Queues.DEPLOYER)
     DESTROY_ZPOD = TaskName("deployer.destroy_zpod", Queues.DEPLOYER)
     VERIFY_ENDPOINT = TaskName("deployer.verify_endpoint", Queues.DEPLOYER)
+    # Route one stored event to the channels subscribed to it.
+    NOTIFY_EVENT = TaskName("notifier.event", Queues.NOTIFIER, ("event_id",))
+    # Post one message (a row of `deliveries`) to its channel.
+    DELIVER = TaskName("notifier.deliver", Queues.NOTIFIER, ("delivery_id",))
 
 
 # The task that runs each kind of job (see shared.models.JobKind).

@@ -12,7 +12,7 @@ import logging
 from flask import Flask, g, jsonify
 from sqlalchemy.exc import IntegrityError
 
-from services.api import auth, endpoints, jobs, zpods
+from services.api import auth, channels, endpoints, events, jobs, zpods
 from services.api.context import ApiContext
 from services.api.errors import NestlabApi, envelope
 from shared.settings import Settings
@@ -45,6 +45,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(endpoints.blp, url_prefix=f"{API_PREFIX}/endpoints")
     api.register_blueprint(zpods.blp, url_prefix=f"{API_PREFIX}/zpods")
     api.register_blueprint(jobs.blp, url_prefix=f"{API_PREFIX}/jobs")
+    api.register_blueprint(events.blp, url_prefix=f"{API_PREFIX}/events")
+    api.register_blueprint(channels.blp, url_prefix=f"{API_PREFIX}/channels")
     app.before_request(auth.authenticate)
     app.teardown_appcontext(_close_session)
     app.register_error_handler(IntegrityError, _conflict)

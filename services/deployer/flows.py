@@ -112,6 +112,7 @@ class DeployFlow:
 
 class DestroyFlow:
     title = "destroy"
+    success_events = ((EventKind.ZPOD_DESTROYED, "zPod destroyed", 100),)
 
     def run(self, run) -> None:
         zpod, endpoint, components = _load(run)
