@@ -40,6 +40,10 @@ class UnsafeUrl(ValueError):
     """The URL is malformed or points somewhere the notifier must not post to."""
 
 
+class Unresolvable(UnsafeUrl):
+    """The URL's host does not resolve (now: DNS may answer later)."""
+
+
 Resolver = Callable[[str, int], list[str]]
 
 
@@ -80,7 +84,7 @@ def check_url(url: str, blocklist: tuple[str, ...], resolver: Resolver = resolve
     try:
         addresses = [host] if _is_ip(host) else resolver(host, port)
     except (OSError, UnicodeError) as exc:
-        raise UnsafeUrl(f"the host '{host}' does not resolve") from exc
+        raise Unresolvable(f"the host '{host}' does not resolve") from exc
     for text in addresses:
         address = _address(text)
         if any(address in network for network in networks):

@@ -15,6 +15,11 @@ from shared.crypto import TOKEN_PREFIX
 _TOKEN_RE = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_\-]{8,}")
 
 
+def redact(text: str) -> str:
+    """`text` with anything that looks like a nestlab API token masked."""
+    return _TOKEN_RE.sub(TOKEN_PREFIX + "***", text) if TOKEN_PREFIX in text else text
+
+
 class RedactTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

@@ -311,8 +311,8 @@ class ChatThread(Base):
     Progress is coalesced against `last_sent_at`; `latest_seq` is the newest
     event routed here and `sent_seq` the newest state posted, so a delayed
     update always shows the latest state. `message_ref` is the platform's handle
-    on the job's message (Discord: the message id edited in place). `busy_until`
-    serialises the sends of one thread, so they reach the chat in order.
+    on the job's message (Discord: the message id edited in place). The
+    messages of one thread are sent one at a time, in the order they were made.
     """
 
     __tablename__ = "chat_threads"
@@ -326,7 +326,6 @@ class ChatThread(Base):
     sent_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_sent_at: Mapped[datetime | None]
     message_ref: Mapped[str | None] = mapped_column(String(200))
-    busy_until: Mapped[datetime | None]
     # The pending coalesced progress message, if one is waiting for its slot.
     flush_delivery_id: Mapped[int | None] = mapped_column(Integer)
 

@@ -16,6 +16,7 @@ from nestlab import devstack
 from services.api import create_app
 from services.api.auth import ensure_admin_token
 from services.deployer.app import create_worker
+from services.notifier.app import create_worker as create_notifier
 from shared.db import upgrade
 from shared.settings import Settings
 
@@ -72,12 +73,17 @@ def database_url(tmp_path, migrated_template) -> str:
 def settings(tmp_path, database_url, redis_url, redis_client) -> Settings:
     return Settings(var_dir=tmp_path, database_url=database_url, redis_url=redis_url,
                     secret_keys=(SECRET_KEY,), job_stale_after=3, republish_interval=0,
-                    task_retry_max=2, task_retry_backoff=0.2, vsphere_timeout=20)
+                    task_retry_max=2, task_retry_backoff=0.2, vsphere_timeout=20,
+                    sse_keepalive=1.0, sse_poll_interval=0.5, notify_interval=1.0,
+                    notify_retry_base=0.1, notify_retry_cap=1.0, notify_timeout=3.0,
+                    notify_sweep_interval=0.5, notify_sweep_grace=2.0)
 
 
 @pytest.fixture
 def app(settings):
-    return create_app(settings)
+    flask_app = create_app(settings)
+    yield flask_app
+    flask_app.extensions["nestlab"].close()
 
 
 @pytest.fixture
@@ -99,6 +105,24 @@ def worker(settings):
     with start_worker(celery_app, pool="solo", concurrency=1, perform_ping_check=False,
                       queues=["deployer"], shutdown_timeout=30, loglevel="WARNING"):
         yield celery_app
+
+
+@pytest.fixture
+def notifier(settings):
+    """A real Celery notifier worker, in this process, on the real Redis broker."""
+    celery_app = create_notifier(settings)
+    with start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False,
+                      queues=["notifier"], shutdown_timeout=30, loglevel="WARNING"):
+        yield celery_app
+
+
+@pytest.fixture
+def receiver():
+    from tests.receivers import Receiver
+
+    found = Receiver()
+    yield found
+    found.close()
 
 
 @pytest.fixture(scope="session")

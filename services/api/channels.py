@@ -77,10 +77,9 @@ class Channels(MethodView):
         session = db()
         session.add(channel)
         session.commit()
-        shown = ChannelCreatedSchema().dump(channel)
         if secret:
-            shown["secret"] = secret
-        return shown
+            channel.secret = secret  # shown once, in this response
+        return channel
 
 
 @blp.route("/<ref>")

@@ -50,7 +50,6 @@ def upgrade() -> None:
     sa.Column('sent_seq', sa.Integer(), nullable=False),
     sa.Column('last_sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('message_ref', sa.String(length=200), nullable=True),
-    sa.Column('busy_until', sa.DateTime(timezone=True), nullable=True),
     sa.Column('flush_delivery_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['channel_id'], ['channels.id'], name=op.f('fk_chat_threads_channel_id_channels'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['job_id'], ['jobs.id'], name=op.f('fk_chat_threads_job_id_jobs'), ondelete='CASCADE'),
