@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -109,11 +112,46 @@ def worker(settings):
 
 @pytest.fixture
 def notifier(settings):
-    """A real Celery notifier worker, in this process, on the real Redis broker."""
+    """A real Celery notifier worker, in this process, on the real Redis broker.
+
+    Not together with `worker`: two embedded Celery workers in one process
+    take each other's messages. Use `notifier_process` beside a deployer.
+    """
     celery_app = create_notifier(settings)
     with start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False,
                       queues=["notifier"], shutdown_timeout=30, loglevel="WARNING"):
         yield celery_app
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives another process these settings."""
+    return dict(
+        os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
+        NESTLAB_SECRET_KEY=",".join(settings.secret_keys), NESTLAB_VAR_DIR=str(settings.var_dir),
+        NESTLAB_NOTIFY_INTERVAL=str(settings.notify_interval),
+        NESTLAB_NOTIFY_RETRY_BASE=str(settings.notify_retry_base),
+        NESTLAB_NOTIFY_RETRY_CAP=str(settings.notify_retry_cap),
+        NESTLAB_NOTIFY_SWEEP_INTERVAL=str(settings.notify_sweep_interval))
+
+
+@pytest.fixture
+def notifier_process(settings, tmp_path):
+    """The notifier as it runs for real: `celery -A services.notifier.worker`, a process."""
+    log_path = tmp_path / "notifier.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "services.notifier.worker", "worker",
+             "-Q", "notifier", "-P", "threads", "-c", "2", "-n", f"notifier-{os.getpid()}@%h",
+             "--without-gossip", "--without-mingle", "-l", "INFO"],
+            env=settings_env(settings), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    yield proc
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @pytest.fixture

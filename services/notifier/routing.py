@@ -2,7 +2,9 @@
 
 An event is routed once: it is claimed by setting `events.notified_at` in the
 same transaction that records its deliveries, so a second `notifier.event`
-task (a redelivery, the sweep) finds it claimed and does nothing.
+task (a redelivery, the sweep) finds it claimed and does nothing. The events
+of one job are routed in order (a task whose job still has an earlier event
+unrouted waits a little), so its messages are made, and sent, in order.
 
 Start, success, failure (and the other IMMEDIATE kinds) become a message at
 once. Progress (step_started, step_finished, ...) is coalesced per job and
@@ -59,10 +61,21 @@ def subscribed_channels(session: Session, event: Event) -> list[int]:
     return sorted({channel_id for sub, channel_id in rows if wants(sub, event, zpod)})
 
 
-def route_event(sessions, event_id: int, interval: float) -> list[Planned]:
-    """Claim the event and record its deliveries; returns those to queue."""
+class EarlierEventPending(Exception):
+    """An earlier event of the same job is not routed yet."""
+
+
+def route_event(sessions, event_id: int, interval: float,
+                in_order: bool = True) -> list[Planned]:
+    """Claim the event and record its deliveries; returns those to queue.
+
+    Raises EarlierEventPending when `in_order` and an earlier event of the job
+    still waits for its own task.
+    """
     now = utcnow()
     with transaction(sessions) as session:
+        if in_order and _earlier_unrouted(session, event_id):
+            raise EarlierEventPending(event_id)
         claimed = session.execute(update(Event).where(
             Event.id == event_id, Event.notified_at.is_(None)).values(notified_at=now))
         if claimed.rowcount != 1:
@@ -71,6 +84,15 @@ def route_event(sessions, event_id: int, interval: float) -> list[Planned]:
         planned = [plan(session, channel_id, event, now, interval)
                    for channel_id in subscribed_channels(session, event)]
         return [p for p in planned if p is not None]
+
+
+def _earlier_unrouted(session: Session, event_id: int) -> bool:
+    event = session.get(Event, event_id)
+    if event is None or event.notified_at is not None:
+        return False
+    return session.scalar(select(Event.id).where(
+        Event.job_id == event.job_id, Event.seq < event.seq, Event.notified_at.is_(None))
+        .limit(1)) is not None
 
 
 def _thread(session: Session, channel_id: int, job_id: int) -> ChatThread:
