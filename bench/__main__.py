@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHES = ["bench.deploy"]
+BENCHES = ["bench.deploy", "bench.notify"]
 
 
 def main() -> int:

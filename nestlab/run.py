@@ -1,8 +1,8 @@
 """`make run`: the whole stack as local processes, in the foreground.
 
 Starts Redis if none is reachable, the vSphere simulator (unless
-NESTLAB_NO_SIMULATOR=1), the API on NESTLAB_PORT (default 8080) and a deployer
-worker; stops all of it on Ctrl-C or SIGTERM.
+NESTLAB_NO_SIMULATOR=1), the API on NESTLAB_PORT (default 8080), a deployer
+worker and a notifier worker; stops all of it on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ def main() -> int:
         port = int(os.environ.get("NESTLAB_PORT", "8080"))
         url = devstack.start_api(stack, env, port, var_dir)
         devstack.start_worker(stack, env, "deployer", var_dir)
+        devstack.start_worker(stack, env, "notifier", var_dir)
         say(f"nestlab API: {url}/api/v1  (docs: {url}/api/v1/docs)")
         if not settings.admin_token:
             say(f"admin token: in {var_dir / 'admin-token'} when nestlab made one")

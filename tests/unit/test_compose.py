@@ -21,8 +21,11 @@ def compose_command():
 
 def test_compose_has_the_services_and_their_queues():
     config = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    assert {"redis", "postgres", "api", "deployer", "simulator"} <= set(config["services"])
+    assert {"redis", "postgres", "api", "deployer", "notifier", "simulator"} <= set(
+        config["services"])
     assert "-Q deployer" in " ".join(config["services"]["deployer"]["command"])
+    notifier = " ".join(config["services"]["notifier"]["command"])
+    assert "-Q notifier" in notifier and "NOTIFIER_CONCURRENCY" in notifier
     for name in ("redis", "postgres", "api"):
         assert "healthcheck" in config["services"][name]
 
