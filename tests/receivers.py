@@ -106,6 +106,13 @@ class Receiver:
                                      f"{[(r.method, r.path) for r in hits()]}")
             return hits()
 
+    def wait_until(self, predicate, timeout: float = 30.0) -> list[Received]:
+        """Wait until predicate(all requests so far) is true; returns them."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: predicate(self.received), timeout):
+                raise AssertionError(f"never happened; got {[r.body[:200] for r in self.received]}")
+            return list(self.received)
+
     def close(self) -> None:
         self.gate.set()
         self.server.shutdown()

@@ -3,8 +3,9 @@
 An event is routed once: it is claimed by setting `events.notified_at` in the
 same transaction that records its deliveries, so a second `notifier.event`
 task (a redelivery, the sweep) finds it claimed and does nothing. The events
-of one job are routed in order (a task whose job still has an earlier event
-unrouted waits a little), so its messages are made, and sent, in order.
+of one job are routed in order: a task also routes, first, the job's earlier
+events still waiting for their own task (which then find them claimed), so a
+job's messages are made, and sent, in the order of its events.
 
 Start, success, failure (and the other IMMEDIATE kinds) become a message at
 once. Progress (step_started, step_finished, ...) is coalesced per job and
@@ -61,38 +62,26 @@ def subscribed_channels(session: Session, event: Event) -> list[int]:
     return sorted({channel_id for sub, channel_id in rows if wants(sub, event, zpod)})
 
 
-class EarlierEventPending(Exception):
-    """An earlier event of the same job is not routed yet."""
-
-
-def route_event(sessions, event_id: int, interval: float,
-                in_order: bool = True) -> list[Planned]:
-    """Claim the event and record its deliveries; returns those to queue.
-
-    Raises EarlierEventPending when `in_order` and an earlier event of the job
-    still waits for its own task.
-    """
+def route_event(sessions, event_id: int, interval: float) -> list[Planned]:
+    """Claim the event (and the job's earlier unrouted ones) and record their deliveries;
+    returns the deliveries to queue."""
     now = utcnow()
+    planned: list[Planned] = []
     with transaction(sessions) as session:
-        if in_order and _earlier_unrouted(session, event_id):
-            raise EarlierEventPending(event_id)
-        claimed = session.execute(update(Event).where(
-            Event.id == event_id, Event.notified_at.is_(None)).values(notified_at=now))
-        if claimed.rowcount != 1:
-            return []
         event = session.get(Event, event_id)
-        planned = [plan(session, channel_id, event, now, interval)
-                   for channel_id in subscribed_channels(session, event)]
-        return [p for p in planned if p is not None]
-
-
-def _earlier_unrouted(session: Session, event_id: int) -> bool:
-    event = session.get(Event, event_id)
-    if event is None or event.notified_at is not None:
-        return False
-    return session.scalar(select(Event.id).where(
-        Event.job_id == event.job_id, Event.seq < event.seq, Event.notified_at.is_(None))
-        .limit(1)) is not None
+        if event is None or event.notified_at is not None:
+            return []
+        pending = session.scalars(select(Event).where(
+            Event.job_id == event.job_id, Event.seq <= event.seq, Event.notified_at.is_(None))
+            .order_by(Event.seq))
+        for each in list(pending):
+            claimed = session.execute(update(Event).where(
+                Event.id == each.id, Event.notified_at.is_(None)).values(notified_at=now))
+            if claimed.rowcount != 1:  # routed meanwhile by another task
+                continue
+            planned += [plan(session, channel_id, each, now, interval)
+                        for channel_id in subscribed_channels(session, each)]
+    return [p for p in planned if p is not None]
 
 
 def _thread(session: Session, channel_id: int, job_id: int) -> ChatThread:
@@ -118,6 +107,8 @@ def plan(session: Session, channel_id: int, event: Event, now: datetime,
             # This message carries a newer state than the progress update waiting.
             waiting.status, waiting.finished_at = DeliveryStatus.SUPERSEDED, now
             thread.flush_delivery_id = None
+        # It takes this interval's slot (its claim stamps the real time again).
+        thread.last_sent_at = now
         return _new(session, channel_id, thread, event, now, now)
     if waiting is not None:
         waiting.coalesced += 1

@@ -16,13 +16,12 @@ from celery import Celery
 from sqlalchemy.exc import IntegrityError
 
 from services.notifier.delivery import deliver
-from services.notifier.routing import EarlierEventPending, route_event
+from services.notifier.routing import route_event
 from shared.contract import Tasks
 from shared.worker_context import context_for
 
 log = logging.getLogger(__name__)
 _local = threading.local()
-ORDER_RETRIES = 30
 
 
 def http_session() -> requests.Session:
@@ -43,18 +42,13 @@ def enqueue(app: Celery, delivery_id: int, delay: float = 0.0) -> None:
 
 
 def register(app: Celery) -> None:
-    @app.task(name=Tasks.NOTIFY_EVENT.name, bind=True, shared=False)
+    @app.task(name=Tasks.NOTIFY_EVENT.name, bind=True, shared=False, max_retries=10)
     def route(self, event_id: int):
         ctx = context_for(self.app)
-        # Wait (a few seconds at most) for the job's earlier events, then go on
-        # anyway: an earlier event whose task was lost is left to the sweep.
-        in_order = self.request.retries < ORDER_RETRIES
         try:
-            planned = route_event(ctx.sessions, event_id, ctx.settings.notify_interval, in_order)
-        except EarlierEventPending as exc:
-            raise self.retry(countdown=0.1, max_retries=None) from exc
+            planned = route_event(ctx.sessions, event_id, ctx.settings.notify_interval)
         except IntegrityError as exc:  # two events of a new job opened its thread at once
-            raise self.retry(countdown=random.uniform(0.05, 0.3), max_retries=None) from exc
+            raise self.retry(countdown=random.uniform(0.05, 0.3)) from exc
         for delivery_id, delay in planned:
             enqueue(self.app, delivery_id, delay)
         return len(planned)
