@@ -3,15 +3,16 @@
     from nestlab.client import Client
     api = Client("http://127.0.0.1:8080", token)
     zpod = api.create_zpod("lab", endpoint="sim", profile="minimal")
-    job = api.wait_for_job(zpod["job_id"], on_event=print)
+    job = api.follow_job(zpod["job_id"], on_event=print)   # live (SSE)
 
 Errors come back as `ApiError`, which carries the API's error envelope.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import requests
 
@@ -88,3 +89,44 @@ class Client:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"job {job_id} still {job['status']} after {timeout:.0f}s")
             time.sleep(interval)
+
+    def follow_job(self, job_id: int, on_event: Callable[[dict], None] | None = None,
+                   timeout: float = 1800.0) -> dict:
+        """Follow the job's live event stream until it ends; returns the finished job.
+
+        A dropped connection is resumed with `Last-Event-ID`, so each event is
+        seen once, in order.
+        """
+        deadline = time.monotonic() + timeout
+        last = 0
+        while time.monotonic() < deadline:
+            try:
+                for event_id, kind, data in self._stream(f"/jobs/{job_id}/events", last):
+                    if kind == "end":
+                        return self.job(job_id)
+                    last = event_id
+                    if on_event:
+                        on_event(data)
+                return self.job(job_id)  # 204: nothing left after `last`
+            except (requests.ConnectionError, requests.Timeout):
+                time.sleep(1)
+        raise TimeoutError(f"job {job_id} still running after {timeout:.0f}s")
+
+    def _stream(self, path: str, last_id: int) -> Iterator[tuple[int | None, str, dict]]:
+        headers = {"Accept": "text/event-stream", "Last-Event-ID": str(last_id)}
+        with self.http.get(self.base + path, headers=headers, stream=True,
+                           timeout=(self.timeout, 120)) as response:
+            if response.status_code == 204:
+                return
+            if response.status_code >= 400:
+                raise ApiError(response.status_code, response.json())
+            fields: dict[str, str] = {}
+            for line in response.iter_lines(chunk_size=None, decode_unicode=True):
+                if line:
+                    name, _, value = line.partition(":")
+                    fields[name] = value.removeprefix(" ")
+                    continue
+                if "data" in fields:
+                    event_id = int(fields["id"]) if "id" in fields else None
+                    yield event_id, fields.get("event", "message"), json.loads(fields["data"])
+                fields = {}

@@ -1,8 +1,9 @@
 """`make demo`: deploy a `minimal` zPod on the vSphere simulator, end to end.
 
-Starts Redis if needed, the simulator, the API and a deployer worker as local
-processes (state in var/demo/, fresh each run), registers the simulator as an
-endpoint, deploys a zPod while printing its progress, prints what was built,
+Starts Redis if needed, the simulator, the API, a deployer and a notifier
+worker as local processes (state in var/demo/, fresh each run), registers the
+simulator as an endpoint, deploys a zPod while printing its live progress (the
+job's event stream), prints what was built,
 destroys it (unless NESTLAB_DEMO_KEEP=1) and stops what it started.
 """
 
@@ -56,7 +57,7 @@ def run_demo(api: Client, sim, keep: bool) -> int:
         return 1
     say("endpoint verified; deploying zPod 'demo' (profile minimal: router + 3 nested ESXi)")
     zpod = api.create_zpod("demo", endpoint="simulator", profile="minimal")
-    job = api.wait_for_job(zpod["job_id"], on_event=show_event)
+    job = api.follow_job(zpod["job_id"], on_event=show_event)
     if job["status"] != "succeeded":
         say(f"deployment failed: {job['error']}")
         return 1
@@ -65,7 +66,7 @@ def run_demo(api: Client, sim, keep: bool) -> int:
         say("NESTLAB_DEMO_KEEP=1: leaving the zPod in place (the stack stops anyway)")
         return 0
     say("destroying zPod 'demo'")
-    job = api.wait_for_job(api.destroy_zpod("demo")["job_id"], on_event=show_event)
+    job = api.follow_job(api.destroy_zpod("demo")["job_id"], on_event=show_event)
     if job["status"] != "succeeded":
         say(f"destroy failed: {job['error']}")
         return 1
@@ -86,9 +87,10 @@ def main() -> int:
         env = dict(os.environ, REDIS_URL=redis_url, NESTLAB_VAR_DIR=str(var_dir),
                    NESTLAB_ADMIN_TOKEN=token)
         env.pop("DATABASE_URL", None)
-        say("starting the API and a deployer worker (logs in var/demo/)")
+        say("starting the API, a deployer and a notifier worker (logs in var/demo/)")
         url = devstack.start_api(stack, env, devstack.free_port(), var_dir)
         devstack.start_worker(stack, env, "deployer", var_dir)
+        devstack.start_worker(stack, env, "notifier", var_dir)
         status = run_demo(Client(url, token), sim, keep=bool(os.environ.get("NESTLAB_DEMO_KEEP")))
         if status == 0:
             say(f"done. The API documents itself at {url}/api/v1/openapi.json; `make run` "

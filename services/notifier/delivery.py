@@ -96,6 +96,10 @@ def claim(ctx, delivery_id: int) -> Claim | Planned | None:
             _finish(delivery, DeliveryStatus.FAILED, now, "the channel is disabled")
             return None
         thread = session.get(ChatThread, delivery.thread_id) if delivery.thread_id else None
+        slot = _next_slot(delivery, thread, settings.notify_interval)
+        if slot is not None and slot > now + EARLY_SLACK:
+            delivery.due_at = slot  # the previous message went out later than planned
+            return delivery_id, (slot - now).total_seconds()
         notice = _notice(session, delivery, thread, channel, settings.public_url)
         if notice is None:
             _finish(delivery, DeliveryStatus.SUPERSEDED, now)
@@ -111,6 +115,13 @@ def claim(ctx, delivery_id: int) -> Claim | Planned | None:
         target = Target(channel.kind, ctx.secrets.decrypt(channel.url_encrypted), secret or None,
                         thread.message_ref if thread else None)
         return Claim(delivery.id, channel.id, channel.name, target, notice, delivery.attempts)
+
+
+def _next_slot(delivery: Delivery, thread: ChatThread | None, interval: float):
+    """When a progress update may go out: one interval after the job's last message."""
+    if thread is None or delivery.kind in IMMEDIATE or thread.last_sent_at is None:
+        return None
+    return thread.last_sent_at + timedelta(seconds=interval)
 
 
 def _free_slot(thread: ChatThread | None, delivery: Delivery) -> None:
@@ -159,6 +170,7 @@ def settle(ctx, claimed: Claim, outcome: Outcome) -> Planned | None:
         if outcome.ok:
             _finish(delivery, DeliveryStatus.SUCCEEDED, now)
             if thread is not None:
+                thread.last_sent_at = now  # the interval runs from when it reached the chat
                 thread.sent_seq = max(thread.sent_seq, claimed.notice.seq)
                 thread.message_ref = outcome.message_ref or thread.message_ref
         elif outcome.retryable and claimed.attempt < settings.notify_retry_max:
