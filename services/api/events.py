@@ -22,6 +22,12 @@ from shared.models import Event, Job, JobStatus
 blp = Blueprint("events", __name__, description="Job events, listed or streamed live (SSE)")
 
 EVENT_STREAM = "text/event-stream"
+# The OpenAPI document says that these answers may also be an event stream.
+STREAM_DOC = {"responses": {"200": {"description": "OK", "content": {
+    "application/json": {"schema": {"type": "array",
+                                    "items": {"$ref": "#/components/schemas/Event"}}},
+    EVENT_STREAM: {"schema": {"type": "string", "description": (
+        "Server-Sent Events: `id`, `event` (the kind), `data` (the event as JSON)")}}}}}}
 
 
 def wants_stream() -> bool:
@@ -95,6 +101,7 @@ class AllFeed:
 @blp.arguments(EventListQuerySchema, location="query")
 @blp.arguments(StreamHeadersSchema, location="headers")
 @blp.response(200, EventSchema(many=True))
+@blp.doc(**STREAM_DOC)
 def list_events(query, headers):
     """Events of every job, oldest first; with `Accept: text/event-stream`, a live stream.
 

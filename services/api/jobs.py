@@ -6,7 +6,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
 from services.api.context import api_context, db
-from services.api.events import job_stream, wants_stream
+from services.api.events import STREAM_DOC, job_stream, wants_stream
 from services.api.publisher import publish
 from services.api.schemas import (
     EventSchema,
@@ -63,6 +63,7 @@ def get_job(job_id):
 @blp.arguments(StreamHeadersSchema, location="headers")
 @blp.response(200, EventSchema(many=True))
 @blp.alt_response(204, description="stream asked for after the job ended and its last event")
+@blp.doc(**STREAM_DOC)
 def job_events(query, headers, job_id):
     """The job's events in order; with `Accept: text/event-stream`, a live stream.
 

@@ -168,3 +168,66 @@ def test_bad_last_event_id_and_unknown_job(client):
     assert client.get("/api/v1/jobs/999/events",
                       headers={"Accept": "text/event-stream"}).status_code == 404
     assert client.get("/api/v1/events?kind=nope").status_code == 422
+
+
+def test_streams_under_gunicorn_gthread_workers(settings, app, tmp_path):
+    """The production server: forked gthread workers (with --preload, so the app is made
+    before the fork), a client resuming on whichever worker takes the reconnect."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from shared.crypto import new_api_token
+    from shared.db import transaction
+    from shared.events import EventKind
+    from shared.models import Job
+    from tests.conftest import settings_env
+    from tests.notify_helpers import seed_job
+
+    token, port = new_api_token(), devstack.free_port()
+    env = dict(settings_env(settings), NESTLAB_ADMIN_TOKEN=token, NESTLAB_REPUBLISH_INTERVAL="0",
+               NESTLAB_SSE_KEEPALIVE="1")
+    with open(tmp_path / "gunicorn.log", "wb") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--preload",
+             "--worker-class", "gthread", "--threads", "4", "--workers", "2",
+             "services.api.wsgi:app"], env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    try:
+        devstack.wait_until(lambda: devstack.port_open("127.0.0.1", port), 60, "gunicorn")
+        job = seed_job(app.extensions["nestlab"], notify=False)
+        job.emit(EventKind.JOB_STARTED, "deploy started", 0)
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {token}"
+        url = f"http://127.0.0.1:{port}/api/v1/jobs/{job.job_id}/events"
+
+        def finish_later():
+            for n in range(1, 4):
+                threading.Event().wait(0.3)
+                job.emit(EventKind.STEP_FINISHED, f"step {n}", 25 * n)
+            # The last event is stored but never put on the Redis stream (as when
+            # an XADD fails): the stream must find it in the database anyway.
+            with transaction(app.extensions["nestlab"].sessions) as session:
+                session.get(Job, job.job_id).status = "succeeded"
+                job.recorder.add(session, job.job_id, job.zpod_id, EventKind.JOB_SUCCEEDED,
+                                 "deploy succeeded", 100)
+
+        seen = []
+        response = open_stream(http, url)
+        for message in sse(response):
+            if "id" in message:
+                seen.append(int(message["id"]))
+                break
+        response.close()
+        threading.Thread(target=finish_later, daemon=True).start()
+        ended = False
+        response = open_stream(http, url, **{"Last-Event-ID": str(seen[-1])})
+        for message in sse(response):
+            if "id" in message:
+                seen.append(int(message["id"]))
+            ended = ended or message.get("event") == "end"
+        assert ended and seen == [1, 2, 3, 4, 5]
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(30)

@@ -232,3 +232,15 @@ def test_start_and_end_are_not_held_back(app, client, notifier, receiver, settin
     assert "failed" in titles[-1]
     # The progress update waiting for its slot was superseded by the failure.
     assert not any("folder" in str(p.json) and "failed" not in str(p.json) for p in posts[1:])
+
+
+def test_a_slow_service_times_out_and_is_retried(app, client, notifier, receiver, settings):
+    channel = add_channel(client, "slow", "googlechat", receiver.url("/slow"))
+    receiver.answer(Answer(delay=settings.notify_timeout + 0.5))
+    job = seed_job(ctx_of(app))
+    job.emit(EventKind.JOB_STARTED, "deploy started", 0)
+    [delivery] = wait_deliveries(ctx_of(app), channel["id"],
+                                 lambda rows: rows and rows[0].status == "succeeded")
+    assert delivery.attempts == 2
+    assert delivery.log[0]["error"] == f"no answer within {settings.notify_timeout:g}s"
+    assert delivery.log[1]["status_code"] == 200
