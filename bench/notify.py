@@ -12,7 +12,8 @@ belongs to its own job, so nothing is coalesced.
   per second until the receiver has them all.
 
 Set NESTLAB_BENCH_DATABASE_URL to an empty PostgreSQL database to measure on it
-instead of SQLite (the schema is removed again afterwards).
+instead of SQLite (the schema is removed again afterwards), and
+NESTLAB_BENCH_POOL=prefork to run the worker with 2 processes instead of threads.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ BENCH_REDIS_DB = 10
 LATENCY_EVENTS = 200
 BURST_EVENTS = 1000
 THREADS = 8
+POOL = os.environ.get("NESTLAB_BENCH_POOL", "threads")
+CONCURRENCY = THREADS if POOL == "threads" else 2
 
 
 class Receiver:
@@ -95,7 +98,7 @@ def start_notifier(settings: Settings, log_path: Path) -> subprocess.Popen:
     with open(log_path, "wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "services.notifier.worker", "worker", "-Q",
-             "notifier", "-P", "threads", "-c", str(THREADS), "--without-gossip",
+             "notifier", "-P", POOL, "-c", str(CONCURRENCY), "--without-gossip",
              "--without-mingle", "-l", "WARNING"],
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -148,8 +151,9 @@ def run(workdir: Path, redis_url: str, database_url: str = "") -> None:
                                  queue=Tasks.NOTIFY_EVENT.queue)
         receiver.wait(burst, timeout=600)
         elapsed = max(receiver.arrivals[j] for j in burst) - start
-        print(f"one notifier worker ({THREADS} threads), backlog of {BURST_EVENTS} events: "
-              f"{BURST_EVENTS / elapsed:.0f} events/s routed and posted", flush=True)
+        print(f"one notifier worker ({POOL} pool, concurrency {CONCURRENCY}), backlog of "
+              f"{BURST_EVENTS} events: {BURST_EVENTS / elapsed:.0f} events/s routed and posted",
+              flush=True)
     finally:
         os.killpg(notifier.pid, signal.SIGTERM)
         notifier.wait(30)
