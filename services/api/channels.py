@@ -94,6 +94,8 @@ class ChannelByRef(MethodView):
     def patch(self, data, ref):
         """Change a channel's name, URL, signing secret or whether it is enabled."""
         channel = get_channel_or_404(ref)
+        # The same rules as the create schema's; here because they depend on the
+        # stored channel's kind, which the patch schema cannot see.
         if "url" in data:
             try:
                 validate_channel_url(channel.kind, data["url"])

@@ -33,7 +33,7 @@ from shared.models import Channel, ChatThread, Delivery, DeliveryStatus, Event, 
 log = logging.getLogger(__name__)
 
 UNFINISHED = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING, DeliveryStatus.SENDING)
-EARLY_SLACK = timedelta(milliseconds=50)
+EARLY_SLACK = timedelta(milliseconds=10)
 LOG_ENTRIES = 20
 
 
