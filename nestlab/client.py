@@ -121,6 +121,8 @@ class Client:
             try:
                 with connect_sse(self.http, "GET", f"/jobs/{job_id}/events",
                                  headers=headers, timeout=httpx.Timeout(30, read=60)) as source:
+                    if source.response.status_code == 204:
+                        return  # the job ended before `after`: nothing more to come
                     if source.response.status_code >= 400:
                         self._raise_for(source.response)
                     if "text/event-stream" not in source.response.headers.get("content-type", ""):

@@ -1,10 +1,11 @@
 """`make demo`: deploy a `minimal` zPod on the vSphere simulator, end to end.
 
-Starts Redis if needed, the simulator, the API and a deployer worker as local
-processes (state in var/demo/, fresh each run), then drives everything with
-the `nestlab` CLI as a user would: registers the simulator as an endpoint,
-deploys a zPod with live progress, shows what was built, destroys it (unless
-NESTLAB_DEMO_KEEP=1) and stops what it started.
+Starts Redis if needed, the simulator, the API, a deployer and a notifier
+worker as local processes (state in var/demo/, fresh each run), then drives
+everything with the `nestlab` CLI as a user would: registers the simulator as
+an endpoint, deploys a zPod with live progress (the job's event stream), shows
+what was built, destroys it (unless NESTLAB_DEMO_KEEP=1) and stops what it
+started.
 """
 
 from __future__ import annotations
@@ -64,9 +65,10 @@ def main() -> int:
         env = dict(os.environ, REDIS_URL=redis_url, NESTLAB_VAR_DIR=str(var_dir),
                    NESTLAB_ADMIN_TOKEN=token)
         env.pop("DATABASE_URL", None)
-        say("starting the API and a deployer worker (logs in var/demo/)")
+        say("starting the API, a deployer and a notifier worker (logs in var/demo/)")
         url = devstack.start_api(stack, env, devstack.free_port(), var_dir)
         devstack.start_worker(stack, env, "deployer", var_dir)
+        devstack.start_worker(stack, env, "notifier", var_dir)
         cli_env = dict(env, NESTLAB_CONFIG=str(var_dir / "cli.yaml"))
         status = run_demo(cli_env, url, token, sim, keep=bool(os.environ.get("NESTLAB_DEMO_KEEP")))
         if status == 0:

@@ -1,8 +1,9 @@
 """The contract between services: queues, task names and their arguments.
 
 The API (and any other sender) publishes work by *name* with `send`; it never
-imports worker code. Every task takes one argument, the id of a job row that
-holds everything else, so a task can be re-run safely from the database.
+imports worker code. Every task takes one argument, the id of a row that holds
+everything else (a job, an event, a delivery), so a task can be re-run safely
+from the database.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ class Tasks:
     DOWNLOAD_COMPONENT = TaskName("library.download_component", Queues.LIBRARY)
     STAGE_COMPONENT = TaskName("library.stage_component", Queues.LIBRARY)
     IMPORT_UPLOAD = TaskName("library.import_upload", Queues.LIBRARY)
+    # Route one stored event to the channels subscribed to it.
+    NOTIFY_EVENT = TaskName("notifier.event", Queues.NOTIFIER, ("event_id",))
+    # Post one message (a row of `deliveries`) to its channel.
+    DELIVER = TaskName("notifier.deliver", Queues.NOTIFIER, ("delivery_id",))
 
 
 # The task that runs each kind of job (see shared.models.JobKind).

@@ -2,19 +2,23 @@
 
 Every step of a job emits events (job id, zPod, sequence number, kind,
 message, percent, time). The database row is the record; the Redis stream
-(`settings.events_stream`) feeds live readers and the notifier. Losing Redis
-loses nothing: the stream is best effort and readers can fall back to the DB.
+(`settings.events_stream`) wakes live readers (the API's event stream), and a
+`notifier.event` task tells the notifier. Losing Redis loses nothing: both are
+best effort, readers fall back to the database, and the notifier sweeps for
+events it was never told about.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 
 import redis
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.contract import Tasks
 from shared.db import transaction
 from shared.models import Event
 
@@ -29,10 +33,19 @@ class EventKind:
     JOB_RETRYING = "job_retrying"
     JOB_SUCCEEDED = "job_succeeded"
     JOB_FAILED = "job_failed"
+    ZPOD_DESTROYED = "zpod_destroyed"
+    # Emitted by features still to come (multi-stage profiles, zPod leases);
+    # defined now so subscriptions can already ask for them.
+    STAGE_FINISHED = "stage_finished"
+    LEASE_EXPIRING = "lease_expiring"
+
+    ALL = (JOB_STARTED, STEP_STARTED, STEP_FINISHED, PROGRESS, JOB_RETRYING, JOB_SUCCEEDED,
+           JOB_FAILED, ZPOD_DESTROYED, STAGE_FINISHED, LEASE_EXPIRING)
 
 
 def event_payload(event: Event) -> dict:
     return {
+        "id": event.id,
         "job_id": event.job_id,
         "zpod_id": event.zpod_id,
         "seq": event.seq,
@@ -43,15 +56,34 @@ def event_payload(event: Event) -> dict:
     }
 
 
+def notifier_hook(celery_app) -> Callable[[dict], None]:
+    """Tell the notifier about a stored event by sending `notifier.event` by name.
+
+    Why a task per event rather than a consumer group on the Redis stream: the
+    notifier is a Celery worker like the others, so it gets late acknowledgement,
+    redelivery after a crash and scaling by queue for free, where a stream
+    consumer would need its own loop and its own reclaiming of pending entries.
+    A task is one small message, sent without retries so the caller never
+    waits on a sick broker; an event whose task is lost stays `notified_at IS
+    NULL` in the database and the notifier's sweep routes it later.
+    """
+    def send(payload: dict) -> None:
+        celery_app.send_task(Tasks.NOTIFY_EVENT.name, args=[payload["id"]],
+                             queue=Tasks.NOTIFY_EVENT.queue, retry=False)
+    return send
+
+
 class EventRecorder:
-    """Writes events for one process: DB first, then the Redis stream."""
+    """Writes events for one process: DB first, then the Redis stream and the notifier."""
 
     def __init__(self, sessions: sessionmaker[Session], redis_client: redis.Redis | None,
-                 stream: str, maxlen: int = 100_000):
+                 stream: str, maxlen: int = 100_000,
+                 notify: Callable[[dict], None] | None = None):
         self._sessions = sessions
         self._redis = redis_client
         self._stream = stream
         self._maxlen = maxlen
+        self._notify = notify
 
     def emit(self, job_id: int, zpod_id: int | None, kind: str, message: str,
              percent: int | None = None) -> dict:
@@ -75,10 +107,15 @@ class EventRecorder:
     def publish(self, payload: dict) -> None:
         log.info("event job=%s seq=%s %s: %s", payload["job_id"], payload["seq"],
                  payload["kind"], payload["message"])
-        if self._redis is None:
-            return
-        try:
-            self._redis.xadd(self._stream, {"event": json.dumps(payload)},
-                             maxlen=self._maxlen, approximate=True)
-        except redis.RedisError as exc:
-            log.warning("event stream unavailable, event kept in the database only: %s", exc)
+        if self._redis is not None:
+            try:
+                self._redis.xadd(self._stream, {"event": json.dumps(payload)},
+                                 maxlen=self._maxlen, approximate=True)
+            except redis.RedisError as exc:
+                log.warning("event stream unavailable, event kept in the database only: %s", exc)
+        if self._notify is not None:
+            try:
+                self._notify(payload)
+            except Exception as exc:  # noqa: BLE001 - chat must never break a job
+                log.warning("could not tell the notifier about event %s (%s); its sweep will",
+                            payload["id"], type(exc).__name__)

@@ -152,8 +152,13 @@ def claim(ctx, job_id: int, owner: str) -> Job | None:
 
 
 def finish(run: JobRun, status: str, event: tuple[str, str, int | None],
-           error: str | None = None, on_end: Callable | None = None) -> None:
-    """End the job, its side effects and its last event in one transaction."""
+           error: str | None = None, on_end: Callable | None = None,
+           before: tuple[tuple[str, str, int | None], ...] = ()) -> None:
+    """End the job, its side effects and its last events in one transaction.
+
+    `before` are events the flow announces just ahead of the job's last one
+    (e.g. `zpod_destroyed`); the job's own end event is always the last.
+    """
     with transaction(run.ctx.sessions) as session:
         job = session.get(Job, run.job_id)
         job.status, job.error, job.finished_at = status, error, utcnow()
@@ -161,8 +166,10 @@ def finish(run: JobRun, status: str, event: tuple[str, str, int | None],
         job.result = {**(job.result or {}), "soap_calls": run.soap_calls}
         if on_end is not None:
             on_end(session, job)
-        payload = run.ctx.events.add(session, run.job_id, run.zpod_id, *event)
-    run.ctx.events.publish(payload)
+        payloads = [run.ctx.events.add(session, run.job_id, run.zpod_id, *e)
+                    for e in (*before, event)]
+    for payload in payloads:
+        run.ctx.events.publish(payload)
 
 
 def release(ctx, job_id: int, owner: str) -> None:
@@ -219,7 +226,7 @@ def run_job(task, job_id: int, flow) -> str | None:
         # One job at a time per worker process, so the delta is this job's.
         run.soap_calls = soap_calls.total - calls_before
     finish(run, JobStatus.SUCCEEDED, (EventKind.JOB_SUCCEEDED, f"{flow.title} succeeded", 100),
-           on_end=flow.on_success)
+           on_end=flow.on_success, before=getattr(flow, "success_events", ()))
     return JobStatus.SUCCEEDED
 
 

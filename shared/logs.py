@@ -36,13 +36,18 @@ def _record_with_context(*args, **kwargs) -> logging.LogRecord:
     return record
 
 
+def redact(text: str) -> str:
+    """`text` with anything that looks like a nestlab API token masked."""
+    return _TOKEN_RE.sub(TOKEN_PREFIX + "***", text) if TOKEN_PREFIX in text else text
+
+
 class ContextFilter(logging.Filter):
     """Masks anything shaped like an API token."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         if TOKEN_PREFIX in message:
-            record.msg, record.args = _TOKEN_RE.sub(TOKEN_PREFIX + "***", message), None
+            record.msg, record.args = redact(message), None
         return True
 
 

@@ -1,4 +1,5 @@
-"""The database is the record of state: endpoints, zPods, jobs, steps, events.
+"""The database is the record of state: endpoints, zPods, jobs, steps, events,
+libraries and components, chat channels, their subscriptions and deliveries.
 
 Typed SQLAlchemy 2.0 models. The schema itself is owned by Alembic
 (`shared/migrations`); these classes must match it. Everything here is plain
@@ -57,7 +58,7 @@ class Base(DeclarativeBase):
             "pk": "pk_%(table_name)s",
         }
     )
-    type_annotation_map = {datetime: UTCDateTime(), dict: JSON}
+    type_annotation_map = {datetime: UTCDateTime(), dict: JSON, list: JSON}
 
 
 class JobStatus(enum.StrEnum):
@@ -282,6 +283,9 @@ class Event(Base):
     message: Mapped[str] = mapped_column(Text)
     percent: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set by the notifier once it has routed the event to the channels that want
+    # it; NULL means "route me" (the notifier's sweep picks up what was missed).
+    notified_at: Mapped[datetime | None] = mapped_column(index=True)
 
     job: Mapped[Job] = relationship(back_populates="events")
 
@@ -396,3 +400,103 @@ class Upload(Base):
     component_id: Mapped[int | None] = mapped_column(ForeignKey("library_components.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Channel(Base):
+    """A chat destination: an incoming-webhook URL of one kind (slack, teams, ...)."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    # The URL carries the credential (Slack, Discord, Teams...): stored encrypted.
+    url_encrypted: Mapped[str] = mapped_column(Text)
+    url_masked: Mapped[str] = mapped_column(String(300))
+    # The Standard Webhooks signing secret (`whsec_...`) of a `webhook` channel.
+    secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="channel", order_by="Subscription.id", cascade="all, delete-orphan",
+        passive_deletes=True)
+
+
+class Subscription(Base):
+    """Which events a channel receives: some kinds, for all zPods, one owner's or one zPod."""
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"),
+                                            index=True)
+    kinds: Mapped[list] = mapped_column(JSON)
+    # Both NULL: every zPod (and jobs without one). Owners arrive with users.
+    zpod: Mapped[str | None] = mapped_column(String(64))
+    owner: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    channel: Mapped[Channel] = relationship(back_populates="subscriptions")
+
+
+class ChatThread(Base):
+    """What one channel has been told about one job: the conversation's state.
+
+    Progress is coalesced against `last_sent_at`; `latest_seq` is the newest
+    event routed here and `sent_seq` the newest state posted, so a delayed
+    update always shows the latest state. `message_ref` is the platform's handle
+    on the job's message (Discord: the message id edited in place). The
+    messages of one thread are sent one at a time, in the order they were made.
+    """
+
+    __tablename__ = "chat_threads"
+    __table_args__ = (UniqueConstraint("channel_id", "job_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    latest_seq: Mapped[int] = mapped_column(Integer, default=0)
+    latest_event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id"))
+    sent_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_sent_at: Mapped[datetime | None]
+    message_ref: Mapped[str | None] = mapped_column(String(200))
+    # The pending coalesced progress message, if one is waiting for its slot.
+    flush_delivery_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    RETRYING = "retrying"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+
+class Delivery(Base):
+    """One message to one channel and its outcome, attempt by attempt."""
+
+    __tablename__ = "deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"),
+                                            index=True)
+    thread_id: Mapped[int | None] = mapped_column(
+        ForeignKey("chat_threads.id", ondelete="CASCADE"))
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING, index=True)
+    # Progress events folded into this message while it waited for its slot.
+    coalesced: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[datetime | None]
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    # One entry per attempt: time, HTTP status or error, and the wait before the next.
+    log: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

@@ -14,6 +14,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Link-local (AWS, GCP, Azure, OpenStack metadata live there), Alibaba's and
+# AWS's IPv6 metadata addresses, and the usual metadata host names.
+DEFAULT_CHANNEL_BLOCKLIST = (
+    "169.254.0.0/16", "fe80::/10", "100.100.100.200/32", "fd00:ec2::254/128",
+    "metadata", "metadata.google.internal", "metadata.goog", "metadata.azure.internal",
+    "instance-data", "instance-data.ec2.internal",
+)
+
+
 def _bool(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
@@ -40,6 +49,27 @@ class Settings:
       NESTLAB_DOWNLOAD_TIMEOUT    seconds without a byte before a download is retried (60)
       NESTLAB_PROGRESS_INTERVAL   seconds between progress events of a transfer (2)
       NESTLAB_UPLOAD_CHUNK_MAX    largest chunk one upload request may carry (64 MiB)
+      NESTLAB_PUBLIC_URL          base URL of the API as people reach it (links in chat)
+    Live event stream (Server-Sent Events, per API process):
+      NESTLAB_SSE_KEEPALIVE       seconds of silence before a keep-alive comment (15)
+      NESTLAB_SSE_POLL_INTERVAL   seconds between database checks when Redis
+                                  brings no news (2)
+      NESTLAB_SSE_MAX_STREAMS     open streams per API process before 503 (16); each
+                                  holds a server thread
+      NESTLAB_SSE_MAX_SECONDS     a stream ends after this long; clients resume with
+                                  Last-Event-ID (1800)
+    Chat notifications (the notifier):
+      NESTLAB_NOTIFY_INTERVAL     seconds between two progress messages of one job to
+                                  one channel (10)
+      NESTLAB_NOTIFY_RETRY_MAX    attempts per message before it is marked failed (8)
+      NESTLAB_NOTIFY_RETRY_BASE   first retry delay in seconds, doubled each time (2)
+      NESTLAB_NOTIFY_RETRY_CAP    longest retry delay in seconds (300)
+      NESTLAB_NOTIFY_TIMEOUT      HTTP timeout of one post, seconds (10)
+      NESTLAB_NOTIFY_SWEEP_INTERVAL  seconds between sweeps for events and messages
+                                  whose task was lost (30)
+      NESTLAB_CHANNEL_BLOCKLIST   networks (CIDR) and host names a channel URL may
+                                  not point at, comma separated (default: link-local
+                                  and cloud metadata addresses)
     """
 
     var_dir: Path = ROOT / "var"
@@ -66,6 +96,23 @@ class Settings:
     progress_interval: float = 2.0
     upload_chunk_max: int = 64 << 20
     git_timeout: float = 300.0
+    public_url: str = ""
+    sse_keepalive: float = 15.0
+    sse_poll_interval: float = 2.0
+    sse_max_streams: int = 16
+    sse_max_seconds: float = 1800.0
+    # How long a gap in event ids may stay open before a stream skips it: ids
+    # are handed out before commit, so on PostgreSQL a later id can commit first.
+    sse_gap_grace: float = 3.0
+    notify_interval: float = 10.0
+    notify_retry_max: int = 8
+    notify_retry_base: float = 2.0
+    notify_retry_cap: float = 300.0
+    notify_timeout: float = 10.0
+    notify_sweep_interval: float = 30.0
+    # An event, or a message, whose task has not run this long is picked up by the sweep.
+    notify_sweep_grace: float = 60.0
+    channel_blocklist: tuple[str, ...] = DEFAULT_CHANNEL_BLOCKLIST
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -90,6 +137,7 @@ class Settings:
             "BROKER_URL": "broker_url",
             "NESTLAB_ADMIN_TOKEN": "admin_token",
             "NESTLAB_DOMAIN": "domain",
+            "NESTLAB_PUBLIC_URL": "public_url",
         }
         for var, name in simple.items():
             if env.get(var):
@@ -105,10 +153,23 @@ class Settings:
             "NESTLAB_DOWNLOAD_TIMEOUT": ("download_timeout", float),
             "NESTLAB_PROGRESS_INTERVAL": ("progress_interval", float),
             "NESTLAB_UPLOAD_CHUNK_MAX": ("upload_chunk_max", int),
+            "NESTLAB_SSE_KEEPALIVE": ("sse_keepalive", float),
+            "NESTLAB_SSE_POLL_INTERVAL": ("sse_poll_interval", float),
+            "NESTLAB_SSE_MAX_STREAMS": ("sse_max_streams", int),
+            "NESTLAB_SSE_MAX_SECONDS": ("sse_max_seconds", float),
+            "NESTLAB_NOTIFY_INTERVAL": ("notify_interval", float),
+            "NESTLAB_NOTIFY_RETRY_MAX": ("notify_retry_max", int),
+            "NESTLAB_NOTIFY_RETRY_BASE": ("notify_retry_base", float),
+            "NESTLAB_NOTIFY_RETRY_CAP": ("notify_retry_cap", float),
+            "NESTLAB_NOTIFY_TIMEOUT": ("notify_timeout", float),
+            "NESTLAB_NOTIFY_SWEEP_INTERVAL": ("notify_sweep_interval", float),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):
                 values[name] = kind(env[var])
+        if "NESTLAB_CHANNEL_BLOCKLIST" in env:
+            items = env["NESTLAB_CHANNEL_BLOCKLIST"].split(",")
+            values["channel_blocklist"] = tuple(i.strip() for i in items if i.strip())
         if env.get("NESTLAB_SECRET_KEY"):
             values["secret_keys"] = tuple(k.strip() for k in env["NESTLAB_SECRET_KEY"].split(","))
         values.update(overrides)

@@ -15,15 +15,16 @@ import redis
 
 from shared.crypto import SecretBox
 from shared.db import make_engine, make_session_factory
-from shared.events import EventRecorder
+from shared.events import EventRecorder, notifier_hook
 from shared.models import Endpoint
 from shared.settings import Settings
 from shared.vsphere.connection import Access, connect, disconnect
 
 
 class WorkerContext:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, celery_app=None):
         self.settings = settings
+        self.celery_app = celery_app
         self.pid = os.getpid()
         self._sessions_lock = threading.Lock()
         self._vsphere: dict[str, object] = {}
@@ -43,8 +44,9 @@ class WorkerContext:
 
     @cached_property
     def events(self) -> EventRecorder:
+        notify = notifier_hook(self.celery_app) if self.celery_app is not None else None
         return EventRecorder(self.sessions, self.redis, self.settings.events_stream,
-                             self.settings.events_stream_maxlen)
+                             self.settings.events_stream_maxlen, notify=notify)
 
     @cached_property
     def secrets(self) -> SecretBox:
@@ -72,11 +74,10 @@ class WorkerContext:
             disconnect(si)
 
 
-
 def context_for(app) -> WorkerContext:
     """The context of this process for `app` (a new one after a fork)."""
     ctx = getattr(app, "_nestlab_ctx", None)
     if ctx is None or ctx.pid != os.getpid():
-        ctx = WorkerContext(app.nestlab_settings)
+        ctx = WorkerContext(app.nestlab_settings, app)
         app._nestlab_ctx = ctx
     return ctx

@@ -4,6 +4,9 @@ the API app and in-process Celery workers."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from services.api import create_app
 from services.api.auth import ensure_admin_token
 from services.deployer.app import create_worker
 from services.library.app import create_worker as create_library_worker
+from services.notifier.app import create_worker as create_notifier
 from shared.settings import Settings
 from tests.databases import PostgresDatabases, SqliteDatabases, postgres_url_from_env
 
@@ -76,12 +80,17 @@ def settings(tmp_path, database_url, redis_url, redis_client) -> Settings:
     return Settings(var_dir=tmp_path, database_url=database_url, redis_url=redis_url,
                     secret_keys=(SECRET_KEY,), job_stale_after=3, republish_interval=0,
                     task_retry_max=2, task_retry_backoff=0.2, vsphere_timeout=20,
-                    library_min_free=0, progress_interval=0.05, download_timeout=5)
+                    library_min_free=0, progress_interval=0.05, download_timeout=5,
+                    sse_keepalive=1.0, sse_poll_interval=0.5, notify_interval=1.0,
+                    notify_retry_base=0.1, notify_retry_cap=1.0, notify_timeout=3.0,
+                    notify_sweep_interval=0.5, notify_sweep_grace=2.0)
 
 
 @pytest.fixture
 def app(settings):
-    return create_app(settings)
+    flask_app = create_app(settings)
+    yield flask_app
+    flask_app.extensions["nestlab"].close()
 
 
 @pytest.fixture
@@ -115,6 +124,59 @@ def live_server(app):
     yield f"http://127.0.0.1:{port}"
     server.shutdown()
     thread.join(10)
+
+
+@pytest.fixture
+def notifier(settings):
+    """A real Celery notifier worker, in this process, on the real Redis broker.
+
+    Not together with `worker`: two embedded Celery workers in one process
+    take each other's messages. Use `notifier_process` beside a deployer.
+    """
+    celery_app = create_notifier(settings)
+    with start_worker(celery_app, pool="threads", concurrency=4, perform_ping_check=False,
+                      queues=["notifier"], shutdown_timeout=30, loglevel="WARNING"):
+        yield celery_app
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that gives another process these settings."""
+    return dict(
+        os.environ, DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
+        NESTLAB_SECRET_KEY=",".join(settings.secret_keys), NESTLAB_VAR_DIR=str(settings.var_dir),
+        NESTLAB_NOTIFY_INTERVAL=str(settings.notify_interval),
+        NESTLAB_NOTIFY_RETRY_BASE=str(settings.notify_retry_base),
+        NESTLAB_NOTIFY_RETRY_CAP=str(settings.notify_retry_cap),
+        NESTLAB_NOTIFY_SWEEP_INTERVAL=str(settings.notify_sweep_interval))
+
+
+@pytest.fixture
+def notifier_process(settings, tmp_path):
+    """The notifier as it runs for real: `celery -A services.notifier.worker`, a process."""
+    log_path = tmp_path / "notifier.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "services.notifier.worker", "worker",
+             "-Q", "notifier", "-P", "threads", "-c", "2", "-n", f"notifier-{os.getpid()}@%h",
+             "--without-gossip", "--without-mingle", "-l", "INFO"],
+            env=settings_env(settings), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    yield proc
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.fixture
+def receiver():
+    from tests.receivers import Receiver
+
+    found = Receiver()
+    yield found
+    found.close()
 
 
 @pytest.fixture(scope="session")

@@ -14,8 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from services.api import (
     auth,
+    channels,
     components,
     endpoints,
+    events,
     health,
     jobs,
     libraries,
@@ -60,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(libraries.blp, url_prefix=f"{API_PREFIX}/libraries")
     api.register_blueprint(uploads.blp, url_prefix=f"{API_PREFIX}/components/upload")
     api.register_blueprint(components.blp, url_prefix=f"{API_PREFIX}/components")
+    api.register_blueprint(events.blp, url_prefix=f"{API_PREFIX}/events")
+    api.register_blueprint(channels.blp, url_prefix=f"{API_PREFIX}/channels")
     requests_log.init_app(app)
     app.before_request(auth.authenticate)
     app.teardown_appcontext(_close_session)

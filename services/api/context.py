@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import threading
+from dataclasses import dataclass, field
 from functools import cached_property
 
 from flask import current_app
@@ -17,6 +19,9 @@ from shared.settings import Settings
 @dataclass
 class ApiContext:
     settings: Settings
+    _hub: object = field(default=None, init=False, repr=False)
+    _hub_pid: int = field(default=0, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @cached_property
     def engine(self):
@@ -33,6 +38,25 @@ class ApiContext:
     @cached_property
     def secrets(self) -> SecretBox:
         return SecretBox.from_settings(self.settings)
+
+    @cached_property
+    def stream_slots(self) -> threading.BoundedSemaphore:
+        return threading.BoundedSemaphore(self.settings.sse_max_streams)
+
+    @property
+    def hub(self):
+        """This process's event hub, started on first use (gunicorn may fork after import)."""
+        from services.api.stream import EventHub
+
+        with self._lock:
+            if self._hub is None or self._hub_pid != os.getpid():
+                self._hub = EventHub(self.settings.redis_url, self.settings.events_stream)
+                self._hub_pid = os.getpid()
+            return self._hub
+
+    def close(self) -> None:
+        if self._hub is not None:
+            self._hub.stop()
 
 
 def api_context() -> ApiContext:

@@ -9,8 +9,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.api.context import api_context, db
+from services.api.events import STREAM_DOC, job_stream, wants_stream
 from services.api.publisher import publish
-from services.api.schemas import EventSchema, JobListQuerySchema, JobSchema, JobSummarySchema
+from services.api.schemas import (
+    EventSchema,
+    JobEventsQuerySchema,
+    JobListQuerySchema,
+    JobSchema,
+    JobSummarySchema,
+    StreamHeadersSchema,
+)
+from services.api.visibility import Visibility
 from shared.models import Event, Job
 
 blp = Blueprint("jobs", __name__, description="Jobs, steps and events")
@@ -64,8 +73,22 @@ def get_job(job_id):
 
 
 @blp.route("/<int:job_id>/events")
+@blp.arguments(JobEventsQuerySchema, location="query")
+@blp.arguments(StreamHeadersSchema, location="headers")
 @blp.response(200, EventSchema(many=True))
-def job_events(job_id):
-    """The job's events in order."""
+@blp.alt_response(204, description="stream asked for after the job ended and its last event")
+@blp.doc(**STREAM_DOC)
+def job_events(query, headers, job_id):
+    """The job's events in order; with `Accept: text/event-stream`, a live stream.
+
+    The stream sends the events from the start (or after `after`, or after the
+    `Last-Event-ID` header of a reconnect), each once and in order, with the
+    event's `seq` as its SSE `id`, then `event: end` when the job has ended.
+    """
     get_job_or_404(job_id)
-    return db().scalars(select(Event).where(Event.job_id == job_id).order_by(Event.seq)).all()
+    after = headers.get("last_event_id", query.get("after", 0))
+    if wants_stream():
+        return job_stream(job_id, after)
+    statement = select(Event).where(Event.job_id == job_id, Event.seq > after)
+    statement = Visibility.for_request().events(statement)
+    return db().scalars(statement.order_by(Event.seq)).all()

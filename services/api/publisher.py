@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
 
-from shared.contract import REQUEST_ID_HEADER, TASK_FOR_JOB_KIND
+from shared.contract import REQUEST_ID_HEADER, TASK_FOR_JOB_KIND, TaskName
 from shared.db import transaction
 from shared.logs import request_id_var
 from shared.models import Job, JobStatus, utcnow
@@ -41,6 +41,17 @@ def publish(ctx, job_id: int, kind: str) -> bool:
     with transaction(ctx.sessions) as session:
         session.execute(update(Job).where(Job.id == job_id).values(
             published_at=utcnow(), publish_attempts=Job.publish_attempts + 1))
+    return True
+
+
+def publish_task(ctx, task: TaskName, row_id: int) -> bool:
+    """Send any other task by name (its row is already committed); False if the broker
+    did not take it, and the receiving service's own sweep will pick the row up."""
+    try:
+        ctx.celery.send_task(task.name, args=[row_id], queue=task.queue)
+    except Exception as exc:  # noqa: BLE001 - the row is recorded; it will be found later
+        log.warning("could not publish %s(%s) (%s)", task.name, row_id, type(exc).__name__)
+        return False
     return True
 
 

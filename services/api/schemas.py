@@ -5,8 +5,17 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+from marshmallow import (
+    EXCLUDE,
+    Schema,
+    ValidationError,
+    fields,
+    validate,
+    validates,
+    validates_schema,
+)
 
+from shared.events import EventKind
 from shared.netplan import ZPOD_PREFIX, parse_vlan_range
 
 # vCenter accepts most characters in names, DNS does not: a zPod name becomes
@@ -129,7 +138,10 @@ class StepSchema(Schema):
 
 
 class EventSchema(Schema):
-    seq = fields.Integer()
+    id = fields.Integer(metadata={"description": "the event's id across all jobs (the SSE id "
+                                                "of GET /events)"})
+    seq = fields.Integer(metadata={"description": "the event's number within its job (the SSE "
+                                                 "id of GET /jobs/<id>/events)"})
     kind = fields.String()
     message = fields.String()
     percent = fields.Integer(allow_none=True)
@@ -169,3 +181,29 @@ class JobListQuerySchema(Schema):
 class ZpodListQuerySchema(Schema):
     all = fields.Boolean(load_default=False,
                          metadata={"description": "include destroyed zPods"})
+
+
+class StreamHeadersSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    last_event_id = fields.Integer(data_key="Last-Event-ID", validate=validate.Range(min=0),
+                                   metadata={"description": "resume an event stream after this "
+                                                            "id (sent by EventSource itself)"})
+
+
+class JobEventsQuerySchema(Schema):
+    after = fields.Integer(validate=validate.Range(min=0),
+                           metadata={"description": "only events with a greater seq"})
+
+
+class EventListQuerySchema(Schema):
+    after = fields.Integer(validate=validate.Range(min=0), metadata={
+        "description": "only events with a greater id; a stream starts there (default: a "
+                       "stream starts at the newest event, a list at the oldest)"})
+    job_id = fields.Integer()
+    zpod_id = fields.Integer()
+    kind = fields.List(fields.String(validate=validate.OneOf(EventKind.ALL)),
+                       metadata={"description": "repeat for several kinds"})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000),
+                           metadata={"description": "list only"})

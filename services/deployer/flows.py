@@ -126,6 +126,7 @@ class DeployFlow:
 
 class DestroyFlow:
     title = "destroy"
+    success_events = ((EventKind.ZPOD_DESTROYED, "zPod destroyed", 100),)
 
     def run(self, run) -> None:
         work = _begin(run, ZpodStatus.DESTROYING, need_datastore=False)

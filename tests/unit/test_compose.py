@@ -21,12 +21,14 @@ def compose_command():
 
 def test_compose_has_the_services_and_their_queues():
     config = yaml.safe_load((ROOT / "compose.yaml").read_text())
-    assert {"redis", "postgres", "api", "deployer", "library", "simulator"} <= set(
+    assert {"redis", "postgres", "api", "deployer", "library", "notifier", "simulator"} <= set(
         config["services"])
     assert "-Q deployer" in " ".join(config["services"]["deployer"]["command"])
     assert "-Q library" in " ".join(config["services"]["library"]["command"])
     assert "LIBRARY_CONCURRENCY" in " ".join(config["services"]["library"]["command"])
     assert any("library-data" in v for v in config["services"]["library"]["volumes"])
+    notifier = " ".join(config["services"]["notifier"]["command"])
+    assert "-Q notifier" in notifier and "NOTIFIER_CONCURRENCY" in notifier
     for name in ("redis", "postgres", "api"):
         assert "healthcheck" in config["services"][name]
 
