@@ -41,6 +41,12 @@ from shared.worker_context import context_for
 log = logging.getLogger(__name__)
 
 
+# Options for every Celery task that runs a job. `max_retries=None`: Celery
+# itself never gives up on a job's task; the runner bounds transient retries
+# (settings.task_retry_max) and ends the job in a readable failed state.
+JOB_TASK_OPTIONS = {"bind": True, "shared": False, "max_retries": None}
+
+
 class JobBusy(Exception):
     """Another live worker holds the job's claim."""
 
@@ -193,8 +199,8 @@ def run_job(task, job_id: int, flow) -> str | None:
         job = claim(ctx, job_id, owner)
     except JobBusy as busy:
         log.info("%s; trying again later", busy)
-        raise task.retry(countdown=backoff(task.request.retries, ctx.settings.job_stale_after / 2),
-                         max_retries=None) from busy
+        delay = backoff(task.request.retries, ctx.settings.job_stale_after / 2)
+        raise task.retry(countdown=delay) from busy
     if job is None:
         log.info("job %s is finished or gone; nothing to do", job_id)
         return None
@@ -214,7 +220,7 @@ def run_job(task, job_id: int, flow) -> str | None:
             delay = backoff(task.request.retries, ctx.settings.task_retry_backoff)
             release(ctx, job_id, owner)
             run.emit(EventKind.JOB_RETRYING, f"{exc}; retrying in {delay:.0f}s", run.percent())
-            raise task.retry(countdown=delay, max_retries=None) from exc
+            raise task.retry(countdown=delay) from exc
         return _fail(run, flow, f"{exc} (gave up after {task.request.retries + 1} attempts)")
     except JobError as exc:
         return _fail(run, flow, str(exc))

@@ -6,18 +6,18 @@ from celery import Celery
 
 from services.deployer.flows import FLOWS
 from shared.contract import Tasks
-from shared.jobs import run_job
+from shared.jobs import JOB_TASK_OPTIONS, run_job
 
 
 def register(app: Celery) -> None:
-    @app.task(name=Tasks.DEPLOY_ZPOD.name, bind=True, shared=False)
+    @app.task(name=Tasks.DEPLOY_ZPOD.name, **JOB_TASK_OPTIONS)
     def deploy_zpod(self, job_id: int):
         return run_job(self, job_id, FLOWS["deploy"])
 
-    @app.task(name=Tasks.DESTROY_ZPOD.name, bind=True, shared=False)
+    @app.task(name=Tasks.DESTROY_ZPOD.name, **JOB_TASK_OPTIONS)
     def destroy_zpod(self, job_id: int):
         return run_job(self, job_id, FLOWS["destroy"])
 
-    @app.task(name=Tasks.VERIFY_ENDPOINT.name, bind=True, shared=False)
+    @app.task(name=Tasks.VERIFY_ENDPOINT.name, **JOB_TASK_OPTIONS)
     def verify_endpoint(self, job_id: int):
         return run_job(self, job_id, FLOWS["verify"])

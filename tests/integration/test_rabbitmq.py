@@ -37,6 +37,13 @@ def queue_is_durable(name: str) -> bool:
         return False
 
 
+def purge(name: str) -> None:
+    with amqp.Connection("127.0.0.1:5672", userid="guest", password="guest") as connection:
+        channel = connection.channel()
+        channel.queue_declare(name, durable=True, auto_delete=False)
+        channel.queue_purge(name)
+
+
 def test_deployment_through_rabbitmq(rabbit_settings, simulator):
     app = create_app(rabbit_settings)
     client = app.test_client()
@@ -45,7 +52,7 @@ def test_deployment_through_rabbitmq(rabbit_settings, simulator):
     worker_app = create_worker(rabbit_settings)
     # The solo pool over amqp waits ~10 s between messages; a one-thread pool does not.
     with start_worker(worker_app, pool="threads", concurrency=1, perform_ping_check=False,
-                      queues=["deployer"], loglevel="WARNING"):
+                      queues=["deployer"], loglevel="WARNING", shutdown_timeout=60):
         client.post("/api/v1/endpoints", json=endpoint_body(simulator))
         response = client.post("/api/v1/zpods", json={"name": "rabbit", "endpoint": "sim",
                                                       "profile": "minimal"})
@@ -54,3 +61,4 @@ def test_deployment_through_rabbitmq(rabbit_settings, simulator):
         job = wait_for_job(client, client.delete("/api/v1/zpods/rabbit").get_json()["job_id"])
         assert job["status"] == "succeeded", job
     assert queue_is_durable("deployer")
+    purge("notifier")  # the events' notifier tasks: no notifier runs in this test

@@ -189,3 +189,26 @@ def test_unreachable_vcenter_is_retried_then_fails(client, worker, simulator):
     assert "refused the connection" in job["error"]
     assert "gave up after 3 attempts" in job["error"]
     assert [e["kind"] for e in job["events"]].count("job_retrying") >= 2
+
+
+def test_more_transient_retries_than_celerys_default_still_end_readably(settings, simulator,
+                                                                       redis_client):
+    """Celery's own default (3 retries) must not cut a job short of task_retry_max."""
+    from celery.contrib.testing.worker import start_worker
+
+    from nestlab.devstack import free_port
+    from services.api import create_app
+    from services.api.auth import ensure_admin_token
+    from services.deployer.app import create_worker
+
+    patient = settings.with_overrides(task_retry_max=5, task_retry_backoff=0.05)
+    app = create_app(patient)
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = (
+        f"Bearer {ensure_admin_token(app.extensions['nestlab'])}")
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator, name="gone", port=free_port()))
+    with start_worker(create_worker(patient), pool="solo", perform_ping_check=False,
+                      queues=["deployer"], loglevel="WARNING"):
+        job = wait_for_job(client, client.post("/api/v1/endpoints/gone/verify").json["id"])
+    assert job["status"] == "failed"
+    assert "gave up after 6 attempts" in job["error"]
