@@ -21,6 +21,7 @@ from services.api import (
     health,
     jobs,
     libraries,
+    metrics,
     requests_log,
     site_settings,
     uploads,
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.teardown_appcontext(_close_session)
     app.register_error_handler(IntegrityError, _conflict)
     app.register_blueprint(health.blp)
+    metrics.init_app(app, app.extensions["nestlab"])
     return app
 
 
