@@ -1,0 +1,34 @@
+"""Worker health for orchestrators: `python -m shared.healthcheck deployer`.
+
+Pings the worker named `<service>@<this host>` over the broker (workers run
+with `-n <service>@%h`) and exits 0 when it answers, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import socket
+import sys
+
+from shared.celery_app import create_celery
+from shared.settings import Settings
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1:
+        print("usage: python -m shared.healthcheck SERVICE", file=sys.stderr)
+        return 2
+    node = f"{argv[0]}@{socket.gethostname()}"
+    app = create_celery(Settings.from_env(), name="nestlab-healthcheck")
+    try:
+        replies = app.control.ping(destination=[node], timeout=5.0)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not healthy"
+        print(f"{node}: broker unreachable ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    if not replies:
+        print(f"{node}: no answer", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
