@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, g, jsonify
+from flask import Flask, g, jsonify, send_from_directory
 from sqlalchemy.exc import IntegrityError
+from swagger_ui_bundle import swagger_ui_path
 
 from services.api import (
     auth,
@@ -46,7 +47,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         OPENAPI_URL_PREFIX=API_PREFIX,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        # Swagger UI's files are served by the API itself: docs work offline too.
+        OPENAPI_SWAGGER_UI_URL=f"{API_PREFIX}/docs/assets/",
         MAX_CONTENT_LENGTH=1024 * 1024,
     )
     app.json.sort_keys = False
@@ -71,6 +73,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.register_error_handler(IntegrityError, _conflict)
     app.register_blueprint(health.blp)
     metrics.init_app(app, app.extensions["nestlab"])
+    app.add_url_rule(f"{API_PREFIX}/docs/assets/<path:filename>", "docs_assets",
+                     lambda filename: send_from_directory(swagger_ui_path, filename))
     return app
 
 

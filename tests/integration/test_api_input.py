@@ -166,3 +166,14 @@ def test_exhausted_vlans_are_409_and_write_nothing(client, app, redis_client):
         "name": "two", "endpoint": "sim", "profile": "minimal"}), 409)
     assert "no free vlan" in body["message"]
     assert row_counts(app) == before
+
+
+def test_interactive_docs_are_served_with_their_own_assets(app):
+    anonymous = app.test_client()
+    page = anonymous.get("/api/v1/docs")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "/api/v1/docs/assets/swagger-ui-bundle.js" in html
+    assert "/api/v1/openapi.json" in html
+    script = anonymous.get("/api/v1/docs/assets/swagger-ui-bundle.js")
+    assert script.status_code == 200 and len(script.data) > 100_000
