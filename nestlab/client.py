@@ -99,6 +99,57 @@ class Client:
     def destroy_zpod(self, ref: str | int) -> dict:
         return self.request("DELETE", f"/zpods/{ref}")
 
+    # libraries and components
+    def create_library(self, **fields) -> dict:
+        return self.request("POST", "/libraries", json=fields)
+
+    def libraries(self) -> list[dict]:
+        return self.request("GET", "/libraries")
+
+    def library(self, ref: str | int) -> dict:
+        return self.request("GET", f"/libraries/{ref}")
+
+    def delete_library(self, ref: str | int) -> None:
+        self.request("DELETE", f"/libraries/{ref}")
+
+    def sync_library(self, ref: str | int) -> dict:
+        return self.request("POST", f"/libraries/{ref}/sync")
+
+    def components(self, **filters) -> list[dict]:
+        return self.request("GET", "/components",
+                            params={k: v for k, v in filters.items() if v is not None})
+
+    def component(self, uid: str) -> dict:
+        return self.request("GET", f"/components/{uid}")
+
+    def enable_component(self, uid: str) -> dict:
+        return self.request("POST", f"/components/{uid}/enable")
+
+    def disable_component(self, uid: str) -> dict:
+        return self.request("POST", f"/components/{uid}/disable")
+
+    def stage_component(self, uid: str, endpoint: str) -> dict:
+        return self.request("POST", f"/components/{uid}/stage", json={"endpoint": endpoint})
+
+    # chat channels
+    def create_channel(self, **fields) -> dict:
+        return self.request("POST", "/channels", json=fields)
+
+    def channels(self) -> list[dict]:
+        return self.request("GET", "/channels")
+
+    def channel(self, ref: str | int) -> dict:
+        return self.request("GET", f"/channels/{ref}")
+
+    def delete_channel(self, ref: str | int) -> None:
+        self.request("DELETE", f"/channels/{ref}")
+
+    def test_channel(self, ref: str | int) -> dict:
+        return self.request("POST", f"/channels/{ref}/test")
+
+    def deliveries(self, ref: str | int) -> list[dict]:
+        return self.request("GET", f"/channels/{ref}/deliveries")
+
     # jobs and events
     def job(self, job_id: int) -> dict:
         return self.request("GET", f"/jobs/{job_id}")

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from nestlab.cli import endpoints, jobs, session, zpods
+from nestlab.cli import channels, endpoints, jobs, library, session, zpods
 from nestlab.cli.session import state
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -36,6 +36,10 @@ session.register(app)
 app.add_typer(endpoints.app, name="endpoints", help="vCenter endpoints.")
 app.add_typer(zpods.app, name="zpods", help="zPods: create, list, show, destroy.")
 app.add_typer(jobs.app, name="jobs", help="Jobs and their events.")
+app.add_typer(library.libraries, name="libraries", help="Component libraries.")
+app.add_typer(library.components, name="components",
+              help="Components: list, download, stage.")
+app.add_typer(channels.app, name="channels", help="Chat channels.")
 
 
 def main() -> None:

@@ -82,3 +82,20 @@ def test_validation_errors_are_shown_by_field(nestlab, client, simulator):
     result = nestlab("zpods", "create", "Bad_Name", "--endpoint", "sim")
     assert result.exit_code == 1
     assert "name:" in result.output and "lowercase" in result.output
+
+
+def test_components_enable_wait_shows_the_download(nestlab, client, library_worker, tmp_path):
+    from nestlab.fileserver import FileServer
+    from tests.library_helpers import definition, library_with, payload
+
+    path, data = payload(tmp_path / "www")
+    with FileServer(path.parent).start() as server:
+        library_with(client, tmp_path / "defs",
+                     definition("appliance", "1.0", server.url("payload.bin"), data))
+        listed = nestlab("components", "list")
+        assert "appliance-1.0" in listed.output and "not_downloaded" in listed.output
+        result = nestlab("components", "enable", "appliance-1.0", "--wait")
+    assert result.exit_code == 0, result.output
+    assert "download appliance-1.0" in result.output and "100%" in result.output
+    assert "ready" in result.output
+    assert "ready" in nestlab("components", "show", "appliance-1.0").output
