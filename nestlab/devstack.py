@@ -185,6 +185,11 @@ def start_api(stack: Stack, env: dict, port: int, log_dir: Path) -> str:
     return url
 
 
+def start_beat(stack: Stack, env: dict, log_dir: Path) -> None:
+    stack.start("beat", python_module("celery", "-A", "services.deployer.beat", "beat",
+                                      "-l", "INFO"), env=env, log_path=log_dir / "beat.log")
+
+
 def start_worker(stack: Stack, env: dict, service: str, log_dir: Path,
                  concurrency: int = 2) -> None:
     stack.start(f"{service} worker", python_module(

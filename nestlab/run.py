@@ -2,7 +2,8 @@
 
 Starts Redis if none is reachable, the vSphere simulator (unless
 NESTLAB_NO_SIMULATOR=1), the API on NESTLAB_PORT (default 8080), a deployer
-worker, a library worker and a notifier worker; stops all of it on Ctrl-C or SIGTERM.
+worker, a library worker, a notifier worker and the beat scheduler; stops all of it
+on Ctrl-C or SIGTERM.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ def main() -> int:
         devstack.start_worker(stack, env, "deployer", var_dir)
         devstack.start_worker(stack, env, "library", var_dir)
         devstack.start_worker(stack, env, "notifier", var_dir)
+        devstack.start_beat(stack, env, var_dir)
         say(f"nestlab API: {url}/api/v1  (docs: {url}/api/v1/docs)")
         if not settings.admin_token:
             say(f"admin token: in {var_dir / 'admin-token'} when nestlab made one")

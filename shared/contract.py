@@ -31,6 +31,8 @@ class Tasks:
     DEPLOY_ZPOD = TaskName("deployer.deploy_zpod", Queues.DEPLOYER)
     DESTROY_ZPOD = TaskName("deployer.destroy_zpod", Queues.DEPLOYER)
     VERIFY_ENDPOINT = TaskName("deployer.verify_endpoint", Queues.DEPLOYER)
+    # Periodic (beat): publish jobs the broker never took or may have lost.
+    REPUBLISH_JOBS = TaskName("deployer.republish_jobs", Queues.DEPLOYER, ())
     SYNC_LIBRARY = TaskName("library.sync_library", Queues.LIBRARY)
     DOWNLOAD_COMPONENT = TaskName("library.download_component", Queues.LIBRARY)
     STAGE_COMPONENT = TaskName("library.stage_component", Queues.LIBRARY)

@@ -29,6 +29,11 @@ class WorkerContext:
         self._sessions_lock = threading.Lock()
         self._vsphere: dict[str, object] = {}
 
+    @property
+    def celery(self):
+        """The worker's Celery app: workers publish too (shared.outbox)."""
+        return self.celery_app
+
     @cached_property
     def engine(self):
         return make_engine(self.settings.database_url)

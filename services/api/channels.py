@@ -24,10 +24,10 @@ from services.api.channel_schemas import (
     validate_channel_url,
 )
 from services.api.context import api_context, db
-from services.api.publisher import publish_task
 from shared.channels import ChannelKind, mask_url, new_webhook_secret
 from shared.contract import Tasks
 from shared.models import Channel, Delivery, Subscription
+from shared.outbox import publish_task
 
 blp = Blueprint("channels", __name__, description="Chat channels and their deliveries")
 

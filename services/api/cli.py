@@ -21,7 +21,6 @@ from cryptography.fernet import Fernet
 
 from services.api import create_app
 from services.api.auth import ensure_admin_token
-from services.api.publisher import Republisher
 from shared.crypto import SecretBox, add_key_to_file
 from shared.db import upgrade
 from shared.logs import configure_logging
@@ -32,7 +31,7 @@ log = logging.getLogger("nestlab.api")
 
 
 def prepare(settings: Settings):
-    """Migrate, make the app, announce a new admin token, start the re-publisher."""
+    """Migrate, make the app, announce a new admin token."""
     upgrade(settings.database_url)
     app = create_app(settings)
     ctx = app.extensions["nestlab"]
@@ -46,8 +45,6 @@ def prepare(settings: Settings):
         # Printed once, on the console (not to the log), and kept in a 0600 file.
         print(f"nestlab: first admin API token (shown once, also in {token_file}):\n  {token}",
               flush=True)
-    if settings.republish_interval > 0:
-        Republisher(ctx).start()
     return app
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from services.api.context import api_context, db
 from services.api.events import STREAM_DOC, job_stream, wants_stream
-from services.api.publisher import publish
 from services.api.schemas import (
     EventSchema,
     JobEventsQuerySchema,
@@ -21,6 +20,7 @@ from services.api.schemas import (
 )
 from services.api.visibility import Visibility
 from shared.models import Event, Job
+from shared.outbox import publish
 
 blp = Blueprint("jobs", __name__, description="Jobs, steps and events")
 

@@ -7,6 +7,8 @@ from celery import Celery
 from services.deployer.flows import FLOWS
 from shared.contract import Tasks
 from shared.jobs import JOB_TASK_OPTIONS, run_job
+from shared.outbox import republish_due
+from shared.worker_context import context_for
 
 
 def register(app: Celery) -> None:
@@ -17,6 +19,10 @@ def register(app: Celery) -> None:
     @app.task(name=Tasks.DESTROY_ZPOD.name, **JOB_TASK_OPTIONS)
     def destroy_zpod(self, job_id: int):
         return run_job(self, job_id, FLOWS["destroy"])
+
+    @app.task(name=Tasks.REPUBLISH_JOBS.name, shared=False, ignore_result=True)
+    def republish_jobs():
+        return republish_due(context_for(app))
 
     @app.task(name=Tasks.VERIFY_ENDPOINT.name, **JOB_TASK_OPTIONS)
     def verify_endpoint(self, job_id: int):

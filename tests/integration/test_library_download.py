@@ -274,9 +274,9 @@ def test_disable_removes_the_file_unless_in_use(client, app, library_worker, tmp
 
 def test_a_job_that_does_not_own_the_component_downloads_nothing(client, app, library_worker,
                                                                  tmp_path, files):
-    from services.api.publisher import publish
     from shared.db import transaction
     from shared.models import Job
+    from shared.outbox import publish
 
     path, data = files
     with serve(files) as server:

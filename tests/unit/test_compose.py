@@ -24,6 +24,9 @@ def test_compose_has_the_services_and_their_queues():
     assert {"redis", "postgres", "api", "deployer", "library", "notifier", "simulator"} <= set(
         config["services"])
     assert "-Q deployer" in " ".join(config["services"]["deployer"]["command"])
+    assert "beat" in " ".join(config["services"]["beat"]["command"])
+    for name in ("deployer", "library", "notifier", "beat", "simulator"):
+        assert "healthcheck" in config["services"][name], name
     assert "-Q library" in " ".join(config["services"]["library"]["command"])
     assert "LIBRARY_CONCURRENCY" in " ".join(config["services"]["library"]["command"])
     assert any("library-data" in v for v in config["services"]["library"]["volumes"])

@@ -2,7 +2,9 @@
 
 The job row is the outbox: `published_at` stays NULL until the broker has
 taken the task. If the broker is down the request still succeeds (the job is
-recorded) and the re-publisher sends it later. It also re-sends jobs whose
+recorded) and `republish_due` sends it later: the deployer's
+`deployer.republish_jobs` task, which the beat scheduler runs every
+`settings.republish_interval` seconds. It also re-sends jobs whose
 message may have been lost with the broker (queued for long, or running with a
 dead worker): a duplicate delivery is harmless, workers guard on job status.
 """
@@ -10,7 +12,6 @@ dead worker): a duplicate delivery is harmless, workers guard on job status.
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
@@ -71,21 +72,3 @@ def due_for_publishing(ctx, now=None) -> list[tuple[int, str]]:
 def republish_due(ctx) -> int:
     """Publish every job that needs it; returns how many the broker took."""
     return sum(publish(ctx, job_id, kind) for job_id, kind in due_for_publishing(ctx))
-
-
-class Republisher(threading.Thread):
-    """Runs `republish_due` every `settings.republish_interval` seconds."""
-
-    def __init__(self, ctx):
-        super().__init__(daemon=True, name="nestlab-republisher")
-        self.ctx = ctx
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        while not self.stopped.wait(self.ctx.settings.republish_interval):
-            try:
-                sent = republish_due(self.ctx)
-                if sent:
-                    log.info("re-published %d job(s)", sent)
-            except Exception:  # noqa: BLE001 - keep trying; the database may be back soon
-                log.warning("re-publishing failed", exc_info=True)
