@@ -52,6 +52,9 @@ class Sweeper(bootsteps.StartStopStep):
     def stop(self, worker) -> None:
         self.stopped.set()
 
+    # A cold shutdown (and the embedded test worker) terminates instead of stopping.
+    terminate = stop
+
     def _run(self, app: Celery) -> None:
         while not self.stopped.wait(app.nestlab_settings.notify_sweep_interval):
             try:
