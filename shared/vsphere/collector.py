@@ -10,6 +10,7 @@ polling loop.
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterable
 
 from pyVmomi import vim, vmodl
@@ -19,9 +20,22 @@ from shared.vsphere.errors import TransientError, translate
 PC = vmodl.query.PropertyCollector
 
 
+# ServiceContent per session (keyed by the session's SOAP stub, which is unique
+# to it; managed objects themselves are read-only and compare by moref).
+_contents: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def content(si) -> vim.ServiceInstanceContent:
+    """The session's ServiceContent, read once: every `si.content` is a SOAP call."""
+    found = _contents.get(si._stub)
+    if found is None:
+        found = _contents[si._stub] = si.RetrieveContent()
+    return found
+
+
 def _container_filter(si, root, wanted: dict, recursive: bool):
     types = list(wanted)
-    view = si.content.viewManager.CreateContainerView(root, types, recursive)
+    view = content(si).viewManager.CreateContainerView(root, types, recursive)
     traversal = PC.TraversalSpec(name="view", path="view", skip=False,
                                  type=vim.view.ContainerView)
     spec = PC.FilterSpec(
@@ -32,7 +46,7 @@ def _container_filter(si, root, wanted: dict, recursive: bool):
 
 
 def _collect(si, spec) -> list:
-    pc = si.content.propertyCollector
+    pc = content(si).propertyCollector
     result = pc.RetrievePropertiesEx([spec], PC.RetrieveOptions())
     objects = []
     while result:
@@ -52,8 +66,29 @@ def retrieve(si, root, vimtype, props: list[str], recursive: bool = True) -> lis
     return retrieve_types(si, root, {vimtype: props}, recursive)
 
 
+# The property holding the direct children of a container, for one-call lookups.
+_CHILDREN = ((vim.Folder, "childEntity"), (vim.ResourcePool, "resourcePool"))
+
+
+def _children_path(root) -> str | None:
+    return next((path for kind, path in _CHILDREN if isinstance(root, kind)), None)
+
+
 def retrieve_types(si, root, wanted: dict, recursive: bool = True) -> list[tuple]:
-    """Like `retrieve`, for several types at once: `wanted` maps type -> properties."""
+    """Like `retrieve`, for several types at once: `wanted` maps type -> properties.
+
+    Direct children of a folder or resource pool are read in one call by
+    traversing its children property; anything else goes through a
+    ContainerView (three calls: create, read, destroy).
+    """
+    path = None if recursive else _children_path(root)
+    if path is not None:
+        traversal = PC.TraversalSpec(name="children", path=path, skip=False, type=type(root))
+        spec = PC.FilterSpec(
+            objectSet=[PC.ObjectSpec(obj=root, skip=True, selectSet=[traversal])],
+            propSet=[PC.PropertySpec(type=t, pathSet=props, all=False)
+                     for t, props in wanted.items()])
+        return [(oc.obj, _as_dict(oc)) for oc in _collect(si, spec)]
     view, spec = _container_filter(si, root, wanted, recursive)
     try:
         return [(oc.obj, _as_dict(oc)) for oc in _collect(si, spec)]
@@ -99,7 +134,7 @@ def wait_for_tasks(si, tasks: list, action: str, timeout: float = 600.0) -> None
 
 
 def _wait_with_updates(si, tasks: list, props: list[str], timeout: float) -> None:
-    pc = si.content.propertyCollector
+    pc = content(si).propertyCollector
     spec = PC.FilterSpec(
         objectSet=[PC.ObjectSpec(obj=task, skip=False) for task in tasks],
         propSet=[PC.PropertySpec(type=vim.Task, pathSet=props, all=False)],

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from pyVmomi import vim
 
-from shared.vsphere.collector import retrieve, retrieve_types
+from shared.vsphere.collector import content, retrieve, retrieve_types
 from shared.vsphere.errors import NotFound, translate
 
 
@@ -43,7 +43,7 @@ def locate(si, endpoint, need_datastore: bool = True, need_switch: bool = True) 
     Destroying needs no datastore, so a zPod can be cleaned up even when the
     endpoint's datastore is gone or was misnamed; staging a template needs no switch.
     """
-    datacenters = call("read datacenters", retrieve, si, si.content.rootFolder, vim.Datacenter,
+    datacenters = call("read datacenters", retrieve, si, content(si).rootFolder, vim.Datacenter,
                        ["name", "vmFolder"])
     dc = next(((obj, p) for obj, p in datacenters if p["name"] == endpoint.datacenter), None)
     if dc is None:

@@ -21,7 +21,7 @@ import urllib3
 from pyVmomi import vim
 from requests.adapters import HTTPAdapter
 
-from shared.vsphere.collector import properties
+from shared.vsphere.collector import content, properties
 from shared.vsphere.connection import Access, normalise_thumbprint
 from shared.vsphere.errors import PermanentError, TransientError
 from shared.vsphere.inventory import call
@@ -132,7 +132,7 @@ def import_ova(si, access: Access, ova: Path, descriptor: str, *, name: str, poo
         entityName=name, diskProvisioning="thin",
         networkMapping=[vim.OvfManager.NetworkMapping(name=n, network=net)
                         for n, net in network_map.items()])
-    result = call("read the OVF descriptor", si.content.ovfManager.CreateImportSpec,
+    result = call("read the OVF descriptor", content(si).ovfManager.CreateImportSpec,
                   descriptor, pool, datastore, params)
     if problems := _spec_problems(result):
         raise PermanentError(f"vCenter cannot import this OVF: {problems}")
