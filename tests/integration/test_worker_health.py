@@ -13,7 +13,7 @@ from tests.conftest import settings_env
 
 
 def healthcheck(settings, service: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "shared.healthcheck", service],
+    return subprocess.run([sys.executable, "-m", "shared.healthcheck", service, "1"],
                           env=settings_env(settings), capture_output=True, text=True, timeout=60)
 
 
