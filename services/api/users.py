@@ -120,8 +120,7 @@ class Tokens(MethodView):
         session = db()
         session.add(row)
         session.commit()
-        view = TokenSchema().dump(row)
-        return dict(view, token=plain)
+        return dict({name: getattr(row, name) for name in TokenSchema().fields}, token=plain)
 
 
 @blp.route("/<ref>/tokens/<int:token_id>", methods=["DELETE"])
