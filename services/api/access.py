@@ -18,8 +18,8 @@ from shared.models import EndpointPermission, User, Zpod, ZpodPermission
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # Blueprints whose every write needs an admin.
 ADMIN_WRITES = {"endpoints", "libraries", "components", "uploads", "settings", "channels"}
-# Blueprints an admin alone may even read (they hold settings, chat URLs, the audit).
-ADMIN_READS = {"settings", "channels", "audit"}
+# Blueprints an admin alone may even read (settings, chat URLs, the audit, uploads).
+ADMIN_READS = {"settings", "channels", "audit", "uploads"}
 
 ZPOD_ROLES = ("admin", "viewer")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import g, request
 from flask_smorest import abort
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from services.api.access import check_request
 from services.api.context import db
@@ -33,7 +34,9 @@ def authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    found = db().scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip())))
+    # One query for the token and its user.
+    found = db().scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                        .where(ApiToken.token_hash == hash_token(token.strip())))
     if found is None or not usable(found):
         _unauthorized("invalid token")
     g.token = found

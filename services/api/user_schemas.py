@@ -14,8 +14,9 @@ _limit = dict(allow_none=True, validate=validate.Range(min=0))
 
 
 class UserCreateSchema(Schema):
-    name = fields.String(required=True, validate=validate.Regexp(
-        USER_NAME, error="1-100 characters: letters, digits, '_', '.', '@', '-'"))
+    name = fields.String(required=True, validate=[validate.Regexp(
+        USER_NAME, error="1-100 characters: letters, digits, '_', '.', '@', '-'"),
+        validate.NoneOf(["me"], error="'me' stands for the caller in /users/me")])
     email = fields.Email(load_default=None, allow_none=True)
     role = fields.String(load_default=UserRole.USER, validate=validate.OneOf(list(UserRole)))
     enabled = fields.Boolean(load_default=True)

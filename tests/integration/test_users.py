@@ -313,3 +313,15 @@ def test_no_secret_in_answers_or_logs(app, people, seen, caplog):
     for record in caplog.records:
         line = record.getMessage()
         assert not [s for s in (*secrets, password) if s in line], line
+
+
+def test_chat_subscriptions_by_owner_match_the_owners_zpods(app, people):
+    from services.notifier.routing import wants
+    from shared.models import Event, Subscription
+
+    event = Event(kind=EventKind.JOB_STARTED, message="m", seq=1, job_id=1)
+    with app.extensions["nestlab"].sessions() as session:
+        zpod = session.scalar(select(Zpod).where(Zpod.name == "lab"))
+        for owner, expected in (("olive", True), ("stan", False)):
+            subscription = Subscription(kinds=[EventKind.JOB_STARTED], owner=owner)
+            assert wants(subscription, event, zpod) is expected
