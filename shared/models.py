@@ -106,15 +106,56 @@ class ZpodStatus(enum.StrEnum):
     DESTROYED = "destroyed"
 
 
+class UserRole(enum.StrEnum):
+    ADMIN = "admin"
+    USER = "user"
+
+
+class TokenScope(enum.StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+class User(Base):
+    """A person (or a robot) using the API; `admin`s manage everything."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    email: Mapped[str | None] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20), default=UserRole.USER)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Quotas; NULL means no limit.
+    max_zpods: Mapped[int | None] = mapped_column(Integer)
+    max_vcpu: Mapped[int | None] = mapped_column(Integer)
+    max_memory_mb: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == UserRole.ADMIN
+
+
 class ApiToken(Base):
+    """A user's API token: only its SHA-256 and its first characters are kept."""
+
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(20), default="admin")
+    role: Mapped[str] = mapped_column(String(20), default="admin")  # unused since users
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    scope: Mapped[str] = mapped_column(String(10), default=TokenScope.WRITE)
+    prefix: Mapped[str | None] = mapped_column(String(16))
+    expires_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
+
+    user: Mapped[User | None] = relationship()
 
 
 class Endpoint(Base):
@@ -161,16 +202,75 @@ class Zpod(Base):
     subnet: Mapped[str | None] = mapped_column(String(50))
     vlan: Mapped[int | None] = mapped_column(Integer)
     password_encrypted: Mapped[str] = mapped_column(Text)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     endpoint: Mapped[Endpoint] = relationship()
+    owner_user: Mapped[User | None] = relationship()
     components: Mapped[list[Component]] = relationship(
         back_populates="zpod", order_by="Component.id", cascade="all, delete-orphan"
     )
     resources: Mapped[list[Resource]] = relationship(
         back_populates="zpod", order_by="Resource.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def owner(self) -> str | None:
+        """The owner's user name (what chat subscriptions by owner match)."""
+        return self.owner_user.name if self.owner_user is not None else None
+
+
+class ZpodPermission(Base):
+    """A role (`admin` or `viewer`) on one zPod, granted to a user other than its owner."""
+
+    __tablename__ = "zpod_permissions"
+    __table_args__ = (UniqueConstraint("zpod_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    zpod_id: Mapped[int] = mapped_column(ForeignKey("zpods.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class EndpointPermission(Base):
+    """`use` of an endpoint (deploying zPods onto it), granted to a user by an admin."""
+
+    __tablename__ = "endpoint_permissions"
+    __table_args__ = (UniqueConstraint("endpoint_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"),
+                                             index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20), default="use")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+
+class AuditEntry(Base):
+    """One change (or credential read) made through the API: who, what, when, whence, outcome."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    user_name: Mapped[str | None] = mapped_column(String(100))
+    token_id: Mapped[int | None] = mapped_column(Integer)
+    action: Mapped[str] = mapped_column(String(40))
+    resource: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(255))
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(String(500))
+    status_code: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(20))
+    remote_addr: Mapped[str | None] = mapped_column(String(100))
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class Allocation(Base):
@@ -229,6 +329,8 @@ class Job(Base):
     status: Mapped[str] = mapped_column(String(20), default=JobStatus.QUEUED, index=True)
     zpod_id: Mapped[int | None] = mapped_column(ForeignKey("zpods.id"), index=True)
     endpoint_id: Mapped[int | None] = mapped_column(ForeignKey("endpoints.id"))
+    # Who asked for it (NULL for jobs nestlab starts itself).
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     error: Mapped[str | None] = mapped_column(Text)
     result: Mapped[dict] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

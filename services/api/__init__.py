@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from swagger_ui_bundle import swagger_ui_path
 
 from services.api import (
+    audit,
     auth,
     channels,
     components,
@@ -26,6 +27,7 @@ from services.api import (
     requests_log,
     site_settings,
     uploads,
+    users,
     zpods,
 )
 from services.api.context import ApiContext
@@ -67,7 +69,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(components.blp, url_prefix=f"{API_PREFIX}/components")
     api.register_blueprint(events.blp, url_prefix=f"{API_PREFIX}/events")
     api.register_blueprint(channels.blp, url_prefix=f"{API_PREFIX}/channels")
+    api.register_blueprint(users.blp, url_prefix=f"{API_PREFIX}/users")
+    api.register_blueprint(audit.blp, url_prefix=f"{API_PREFIX}/audit")
     requests_log.init_app(app)
+    audit.init_app(app)
     app.before_request(auth.authenticate)
     app.teardown_appcontext(_close_session)
     app.register_error_handler(IntegrityError, _conflict)

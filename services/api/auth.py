@@ -1,7 +1,9 @@
-"""Bearer-token authentication and the first admin token.
+"""Bearer-token authentication and the first admin.
 
 Tokens are looked up by their SHA-256; the plain token exists only in the
-caller's hands (and once, on the console, when nestlab makes the first one).
+caller's hands (and once, when it is made). A token works while it is not
+revoked or expired and its user is enabled; anything else is a 401 that says
+no more than "invalid token".
 """
 
 from __future__ import annotations
@@ -9,13 +11,17 @@ from __future__ import annotations
 from flask import g, request
 from flask_smorest import abort
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
+from services.api.access import check_request
 from services.api.context import db
-from shared.crypto import hash_token, new_api_token
+from shared.crypto import TOKEN_PREFIX, hash_token, new_api_token
 from shared.db import transaction
-from shared.models import ApiToken
+from shared.models import ApiToken, TokenScope, User, UserRole, utcnow
 
 PUBLIC_PATHS = ("/api/v1/openapi.json", "/api/v1/docs", "/api/v1/version")
+PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
+ADMIN_NAME = "admin"
 
 
 def authenticate() -> None:
@@ -28,31 +34,61 @@ def authenticate() -> None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-    found = db().scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(token.strip())))
-    if found is None:
+    # One query for the token and its user.
+    found = db().scalar(select(ApiToken).options(joinedload(ApiToken.user))
+                        .where(ApiToken.token_hash == hash_token(token.strip())))
+    if found is None or not usable(found):
         _unauthorized("invalid token")
     g.token = found
+    g.user = found.user
+    check_request()
+
+
+def usable(token: ApiToken) -> bool:
+    if token.revoked_at is not None or token.user is None or not token.user.enabled:
+        return False
+    return token.expires_at is None or token.expires_at > utcnow()
 
 
 def _unauthorized(message: str):
     abort(401, message=message, headers={"WWW-Authenticate": 'Bearer realm="nestlab"'})
 
 
-def ensure_admin_token(ctx) -> str | None:
-    """Make the first admin token when there is none; return it in clear once.
+def make_token(user: User, name: str, scope: str = TokenScope.WRITE,
+               expires_at=None, plain: str | None = None) -> tuple[ApiToken, str]:
+    """A new token row for `user` and the token in clear (to show once)."""
+    plain = plain or new_api_token()
+    row = ApiToken(name=name, token_hash=hash_token(plain), user=user, scope=scope,
+                   prefix=plain[:PREFIX_LENGTH], expires_at=expires_at)
+    return row, plain
 
-    With NESTLAB_ADMIN_TOKEN set, that value becomes the token (and is not
-    returned, the operator already has it).
+
+def _admin_user(session) -> User:
+    """The bootstrap admin user, made (or re-enabled as admin) when needed."""
+    user = session.scalar(select(User).where(User.name == ADMIN_NAME))
+    if user is None:
+        user = User(name=ADMIN_NAME, role=UserRole.ADMIN)
+        session.add(user)
+        session.flush()
+    return user
+
+
+def ensure_admin_token(ctx) -> str | None:
+    """Make the first admin user and token when there is none; return the token in clear once.
+
+    With NESTLAB_ADMIN_TOKEN set, that value becomes a token of the `admin`
+    user (and is not returned, the operator already has it).
     """
     with transaction(ctx.sessions) as session:
         wanted = ctx.settings.admin_token
         if wanted:
             if session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(wanted))):
                 return None
-            session.add(ApiToken(name="admin (NESTLAB_ADMIN_TOKEN)", token_hash=hash_token(wanted)))
+            row, _ = make_token(_admin_user(session), "admin (NESTLAB_ADMIN_TOKEN)", plain=wanted)
+            session.add(row)
             return None
         if session.scalar(select(ApiToken.id).limit(1)) is not None:
             return None
-        token = new_api_token()
-        session.add(ApiToken(name="first admin", token_hash=hash_token(token)))
+        row, token = make_token(_admin_user(session), "first admin")
+        session.add(row)
         return token

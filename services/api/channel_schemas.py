@@ -36,8 +36,8 @@ class SubscriptionCreateSchema(Schema):
     zpod = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64),
                          metadata={"description": "only this zPod (by name)"})
     owner = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100),
-                          metadata={"description": "only this owner's zPods (takes effect "
-                                                   "once zPods have owners)"})
+                          metadata={"description": "only the zPods of this owner "
+                                                   "(a user name)"})
 
     @validates_schema
     def _scope(self, data: dict, **_) -> None:

@@ -6,10 +6,19 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
+from services.api.access import (
+    current_user,
+    is_admin,
+    may_use_endpoint,
+    require_admin,
+    usable_endpoints,
+)
 from services.api.context import api_context, db
 from services.api.jobs import create_job
 from services.api.schemas import EndpointCreateSchema, EndpointSchema, JobSummarySchema
-from shared.models import Endpoint, JobKind
+from services.api.user_schemas import EndpointPermissionCreateSchema, PermissionSchema
+from services.api.users import find_user
+from shared.models import Endpoint, EndpointPermission, JobKind
 from shared.netplan import parse_vlan_range
 
 blp = Blueprint("endpoints", __name__, description="vCenter endpoints")
@@ -26,7 +35,7 @@ def find_endpoint(ref: str | int) -> Endpoint | None:
 
 def get_endpoint_or_404(ref: str) -> Endpoint:
     endpoint = find_endpoint(ref)
-    if endpoint is None:
+    if endpoint is None or not may_use_endpoint(db(), endpoint.id):
         abort(404, message=f"endpoint '{ref}' not found")
     return endpoint
 
@@ -35,8 +44,11 @@ def get_endpoint_or_404(ref: str) -> Endpoint:
 class Endpoints(MethodView):
     @blp.response(200, EndpointSchema(many=True))
     def get(self):
-        """List endpoints."""
-        return db().scalars(select(Endpoint).order_by(Endpoint.id)).all()
+        """List endpoints (those the caller may use, for a user)."""
+        statement = select(Endpoint).order_by(Endpoint.id)
+        if not is_admin():
+            statement = statement.where(usable_endpoints(current_user().id))
+        return db().scalars(statement).all()
 
     @blp.arguments(EndpointCreateSchema)
     @blp.response(201, EndpointSchema)
@@ -68,3 +80,51 @@ def verify(ref):
     """Queue a job that logs in and checks the datacenter, cluster, datastore and switch."""
     endpoint = get_endpoint_or_404(ref)
     return create_job(JobKind.VERIFY, endpoint_id=endpoint.id)
+
+
+def _permission_view(permission: EndpointPermission) -> dict:
+    return {"id": permission.id, "user": permission.user.name, "role": permission.role,
+            "created_at": permission.created_at}
+
+
+@blp.route("/<ref>/permissions")
+class EndpointPermissions(MethodView):
+    @blp.response(200, PermissionSchema(many=True))
+    def get(self, ref):
+        """Who may deploy zPods onto this endpoint (admins)."""
+        require_admin()
+        endpoint = get_endpoint_or_404(ref)
+        rows = db().scalars(select(EndpointPermission).where(
+            EndpointPermission.endpoint_id == endpoint.id).order_by(EndpointPermission.id))
+        return [_permission_view(p) for p in rows]
+
+    @blp.arguments(EndpointPermissionCreateSchema)
+    @blp.response(201, PermissionSchema)
+    def post(self, data, ref):
+        """Grant a user `use` of the endpoint (admins)."""
+        endpoint = get_endpoint_or_404(ref)
+        session = db()
+        user = find_user(data["user"])
+        if user is None:
+            abort(422, errors={"json": {"user": [f"unknown user '{data['user']}'"]}})
+        permission = session.scalar(select(EndpointPermission).where(
+            EndpointPermission.endpoint_id == endpoint.id, EndpointPermission.user_id == user.id))
+        if permission is None:
+            permission = EndpointPermission(endpoint_id=endpoint.id, user_id=user.id,
+                                            role=data["role"])
+            session.add(permission)
+            session.commit()
+        return _permission_view(permission)
+
+
+@blp.route("/<ref>/permissions/<int:permission_id>", methods=["DELETE"])
+@blp.response(204)
+def revoke_permission(ref, permission_id):
+    """Take a grant back (admins)."""
+    endpoint = get_endpoint_or_404(ref)
+    session = db()
+    permission = session.get(EndpointPermission, permission_id)
+    if permission is None or permission.endpoint_id != endpoint.id:
+        abort(404, message=f"permission {permission_id} not found on endpoint '{ref}'")
+    session.delete(permission)
+    session.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from flask import g
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,7 +35,9 @@ def create_job(kind: str, zpod_id: int | None = None, endpoint_id: int | None = 
     result is None.
     """
     session = db()
-    job = Job(kind=kind, zpod_id=zpod_id, endpoint_id=endpoint_id)
+    user = g.get("user")
+    job = Job(kind=kind, zpod_id=zpod_id, endpoint_id=endpoint_id,
+              user_id=user.id if user is not None else None)
     session.add(job)
     if claim is not None:
         session.flush()
@@ -49,7 +52,7 @@ def create_job(kind: str, zpod_id: int | None = None, endpoint_id: int | None = 
 
 def get_job_or_404(job_id: int) -> Job:
     job = db().get(Job, job_id)
-    if job is None:
+    if job is None or not Visibility.for_request().may_see_job(db(), job_id):
         abort(404, message=f"job {job_id} not found")
     return job
 
@@ -59,7 +62,8 @@ def get_job_or_404(job_id: int) -> Job:
 @blp.response(200, JobSummarySchema(many=True))
 def list_jobs(query):
     """List recent jobs, newest first."""
-    statement = select(Job).order_by(Job.id.desc()).limit(query["limit"])
+    statement = Visibility.for_request().jobs(
+        select(Job).order_by(Job.id.desc()).limit(query["limit"]))
     if query.get("status"):
         statement = statement.where(Job.status == query["status"])
     return db().scalars(statement).all()

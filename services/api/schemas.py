@@ -121,6 +121,7 @@ class ZpodSchema(Schema):
     status_message = fields.String(allow_none=True)
     endpoint = fields.String(metadata={"description": "endpoint name"})
     profile = fields.String()
+    owner = fields.String(allow_none=True, metadata={"description": "the owner's user name"})
     domain = fields.String()
     network = fields.Nested(NetworkSchema)
     components = fields.List(fields.Nested(ComponentSchema))

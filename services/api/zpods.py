@@ -6,12 +6,20 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
+from services.api import quotas
+from services.api.access import current_user, is_admin, may_use_endpoint, visible_zpods, zpod_role
 from services.api.context import api_context, db
 from services.api.endpoints import find_endpoint
 from services.api.jobs import create_job
 from services.api.schemas import ZpodCreateSchema, ZpodListQuerySchema, ZpodSchema
+from services.api.user_schemas import (
+    PermissionCreateSchema,
+    PermissionSchema,
+    ZpodCredentialsSchema,
+)
+from services.api.users import find_user
 from shared.crypto import new_password
-from shared.models import Component, Job, JobKind, JobStatus, Zpod, ZpodStatus
+from shared.models import Component, Job, JobKind, JobStatus, Zpod, ZpodPermission, ZpodStatus
 from shared.netplan import CapacityError, NetworkPlan, allocate, plan_components
 from shared.profiles import PROFILES
 
@@ -30,7 +38,7 @@ def zpod_view(zpod: Zpod) -> dict:
     return {
         "id": zpod.id, "name": zpod.name, "status": zpod.status,
         "status_message": zpod.status_message, "endpoint": zpod.endpoint.name,
-        "profile": zpod.profile, "domain": zpod.domain, "network": network,
+        "profile": zpod.profile, "owner": zpod.owner, "domain": zpod.domain, "network": network,
         "components": [{
             "hostname": c.hostname, "fqdn": f"{c.hostname}.{zpod.domain}", "role": c.role,
             "ip": c.ip, "vm_name": c.vm_name, "moref": c.moref, "status": c.status,
@@ -47,10 +55,15 @@ def find_zpod(ref: str) -> Zpod | None:
     return found
 
 
-def get_zpod_or_404(ref: str) -> Zpod:
+def get_zpod_or_404(ref: str, manage: bool = False) -> Zpod:
+    """The zPod if the caller may see it (404 otherwise); with `manage`, 403 unless
+    the caller owns it or holds `admin` on it."""
     zpod = find_zpod(ref)
-    if zpod is None:
+    role = zpod_role(db(), zpod) if zpod is not None else None
+    if role is None:
         abort(404, message=f"zPod '{ref}' not found")
+    if manage and role not in ("owner", "admin"):
+        abort(403, message=f"zPod '{ref}' may only be changed by its owner or its admins")
     return zpod
 
 
@@ -66,6 +79,8 @@ class Zpods(MethodView):
     def get(self, query):
         """List zPods (live ones unless `all=true`)."""
         statement = select(Zpod).order_by(Zpod.id)
+        if not is_admin():
+            statement = statement.where(visible_zpods(current_user().id))
         if not query["all"]:
             statement = statement.where(Zpod.live_name.is_not(None))
         return [zpod_view(z) for z in db().scalars(statement)]
@@ -77,7 +92,7 @@ class Zpods(MethodView):
         session = db()
         endpoint = find_endpoint(data["endpoint"])
         errors = {}
-        if endpoint is None:
+        if endpoint is None or not may_use_endpoint(session, endpoint.id):
             errors["endpoint"] = [f"unknown endpoint '{data['endpoint']}'"]
         profile = PROFILES.get(data["profile"])
         if profile is None:
@@ -87,7 +102,9 @@ class Zpods(MethodView):
             abort(422, errors={"json": errors})
         if session.scalar(select(Zpod.id).where(Zpod.live_name == data["name"])):
             abort(409, message=f"a zPod named '{data['name']}' already exists")
+        quotas.check(session, current_user(), profile)
         zpod = Zpod(name=data["name"], live_name=data["name"], endpoint=endpoint,
+                    owner_id=current_user().id,
                     profile=profile.name, domain=f"{data['name']}.{api_context().settings.domain}",
                     password_encrypted=api_context().secrets.encrypt(new_password()))
         session.add(zpod)
@@ -115,7 +132,7 @@ class ZpodByRef(MethodView):
     @blp.response(202, ZpodSchema)
     def delete(self, ref):
         """Destroy a zPod (also one whose deployment failed): answers with the destroy job."""
-        zpod = get_zpod_or_404(ref)
+        zpod = get_zpod_or_404(ref, manage=True)
         if zpod.status == ZpodStatus.DESTROYED:
             abort(409, message=f"zPod '{ref}' is already destroyed")
         active = _active_job(zpod)
@@ -125,3 +142,59 @@ class ZpodByRef(MethodView):
         job = create_job(JobKind.DESTROY, zpod_id=zpod.id)
         db().refresh(zpod)
         return zpod_view(zpod), 202, {"Location": f"/api/v1/jobs/{job.id}"}
+
+
+@blp.route("/<ref>/credentials")
+@blp.response(200, ZpodCredentialsSchema)
+def credentials(ref):
+    """The zPod's password, for its owner and admins (every read is audited)."""
+    zpod = get_zpod_or_404(ref, manage=True)
+    return {"zpod": zpod.name, "username": "root",
+            "password": api_context().secrets.decrypt(zpod.password_encrypted)}
+
+
+def _permission_view(permission: ZpodPermission) -> dict:
+    return {"id": permission.id, "user": permission.user.name, "role": permission.role,
+            "created_at": permission.created_at}
+
+
+@blp.route("/<ref>/permissions")
+class ZpodPermissions(MethodView):
+    @blp.response(200, PermissionSchema(many=True))
+    def get(self, ref):
+        """Who else may see (`viewer`) or manage (`admin`) this zPod."""
+        zpod = get_zpod_or_404(ref)
+        rows = db().scalars(select(ZpodPermission).where(ZpodPermission.zpod_id == zpod.id)
+                            .order_by(ZpodPermission.id))
+        return [_permission_view(p) for p in rows]
+
+    @blp.arguments(PermissionCreateSchema)
+    @blp.response(201, PermissionSchema)
+    def post(self, data, ref):
+        """Grant a user `admin` or `viewer` on the zPod (replaces their previous grant)."""
+        zpod = get_zpod_or_404(ref, manage=True)
+        session = db()
+        user = find_user(data["user"])
+        if user is None:
+            abort(422, errors={"json": {"user": [f"unknown user '{data['user']}'"]}})
+        permission = session.scalar(select(ZpodPermission).where(
+            ZpodPermission.zpod_id == zpod.id, ZpodPermission.user_id == user.id))
+        if permission is None:
+            permission = ZpodPermission(zpod_id=zpod.id, user_id=user.id)
+            session.add(permission)
+        permission.role = data["role"]
+        session.commit()
+        return _permission_view(permission)
+
+
+@blp.route("/<ref>/permissions/<int:permission_id>", methods=["DELETE"])
+@blp.response(204)
+def revoke_permission(ref, permission_id):
+    """Take a grant back."""
+    zpod = get_zpod_or_404(ref, manage=True)
+    session = db()
+    permission = session.get(ZpodPermission, permission_id)
+    if permission is None or permission.zpod_id != zpod.id:
+        abort(404, message=f"permission {permission_id} not found on zPod '{ref}'")
+    session.delete(permission)
+    session.commit()

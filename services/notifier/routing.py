@@ -41,8 +41,8 @@ Planned = tuple[int, float]  # (delivery id, seconds until it is due)
 
 
 def zpod_owner(zpod: Zpod | None) -> str | None:
-    # zPods have no owner until users arrive; subscriptions by owner then match.
-    return getattr(zpod, "owner", None)
+    # The owner's user name; zPods made before users existed have none.
+    return zpod.owner if zpod is not None else None
 
 
 def wants(subscription: Subscription, event: Event, zpod: Zpod | None) -> bool:

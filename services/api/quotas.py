@@ -1,0 +1,45 @@
+"""Per-user limits on live zPods, their total vCPUs and memory, checked when a zPod is asked for.
+
+A limit left NULL is no limit. Usage is what the user's live zPods were
+planned with (their profile's sizing), so a zPod counts from the moment it is
+accepted until it is destroyed.
+"""
+
+from __future__ import annotations
+
+from flask_smorest import abort
+from sqlalchemy import select
+
+from shared.models import User, Zpod
+from shared.profiles import PROFILES, Profile
+
+
+def sizing(profile: Profile) -> tuple[int, int]:
+    """(vCPUs, memory in MB) of a zPod of this profile."""
+    vms = [(item, len(item.expand())) for item in profile.items]
+    return (sum(item.cpus * n for item, n in vms), sum(item.memory_mb * n for item, n in vms))
+
+
+def usage(session, user: User) -> dict:
+    profiles = session.scalars(select(Zpod.profile).where(
+        Zpod.owner_id == user.id, Zpod.live_name.is_not(None))).all()
+    vcpu = memory = 0
+    for name in profiles:
+        if name in PROFILES:
+            cpus, mb = sizing(PROFILES[name])
+            vcpu, memory = vcpu + cpus, memory + mb
+    return {"zpods": len(profiles), "vcpu": vcpu, "memory_mb": memory}
+
+
+def check(session, user: User, profile: Profile) -> None:
+    """409 naming the first limit a new zPod of `profile` would exceed."""
+    used = usage(session, user)
+    cpus, mb = sizing(profile)
+    wanted = (("max_zpods", used["zpods"] + 1, "live zPods"),
+              ("max_vcpu", used["vcpu"] + cpus, "vCPUs"),
+              ("max_memory_mb", used["memory_mb"] + mb, "MB of memory"))
+    for field, total, unit in wanted:
+        limit = getattr(user, field)
+        if limit is not None and total > limit:
+            abort(409, message=f"quota exceeded: {field} is {limit} {unit} and this zPod "
+                               f"would bring {user.name} to {total}")

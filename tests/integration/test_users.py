@@ -1,0 +1,327 @@
+"""Users, tokens, roles, zPod and endpoint grants, quotas, credentials and the audit log,
+against the real app and a real (migrated) database."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import pytest
+import redis
+from sqlalchemy import select, update
+
+from shared.events import EventKind, EventRecorder
+from shared.models import ApiToken, Job, Zpod, utcnow
+from tests.conftest import endpoint_body
+
+SIM = type("Sim", (), {"host": "127.0.0.1", "port": 8989, "username": "u",
+                       "password": "Endpoint-Secret-Pa55"})
+
+
+class Recorder:
+    """A test client that keeps every answer, for the secrets scan."""
+
+    def __init__(self, app, token: str, seen: list[str]):
+        self.client = app.test_client()
+        self.client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
+        self.token, self.seen = token, seen
+
+    def __getattr__(self, method):
+        call = getattr(self.client, method)
+
+        def request(*args, **kwargs):
+            response = call(*args, **kwargs)
+            self.seen.append(response.get_data(as_text=True))
+            return response
+        return request
+
+
+@pytest.fixture
+def seen() -> list[str]:
+    return []
+
+
+@pytest.fixture
+def admin(app, admin_token, seen):
+    return Recorder(app, admin_token, seen)
+
+
+@pytest.fixture
+def make_user(app, admin, seen):
+    def make(name: str, role: str = "user", scope: str = "write", **limits) -> Recorder:
+        response = admin.post("/api/v1/users", json={"name": name, "role": role, **limits})
+        assert response.status_code == 201, response.json
+        token = admin.post(f"/api/v1/users/{name}/tokens", json={"name": "t", "scope": scope})
+        assert token.status_code == 201, token.json
+        return Recorder(app, token.json["token"], seen)
+    return make
+
+
+@pytest.fixture
+def endpoint(admin):
+    assert admin.post("/api/v1/endpoints", json=endpoint_body(SIM)).status_code == 201
+    return "sim"
+
+
+def grant_endpoint(admin, user: str) -> None:
+    response = admin.post("/api/v1/endpoints/sim/permissions", json={"user": user})
+    assert response.status_code == 201, response.json
+
+
+def settle_jobs(app) -> None:
+    """Mark queued jobs failed, as if the deployer had given up (no worker runs here)."""
+    with app.extensions["nestlab"].sessions() as session, session.begin():
+        session.execute(update(Job).values(status="failed", finished_at=utcnow()))
+        session.execute(update(Zpod).where(Zpod.live_name.is_not(None)).values(status="failed"))
+
+
+@pytest.fixture
+def people(app, admin, make_user, endpoint):
+    """An owner with a zPod, a user granted admin on it, a viewer and a stranger."""
+    who = {"admin": admin, "owner": make_user("olive"), "zadmin": make_user("zed"),
+           "viewer": make_user("vic"), "stranger": make_user("stan")}
+    grant_endpoint(admin, "olive")
+    response = who["owner"].post("/api/v1/zpods", json={"name": "lab", "endpoint": "sim",
+                                                        "profile": "minimal"})
+    assert response.status_code == 202, response.json
+    assert response.json["owner"] == "olive"
+    for name, role in (("zed", "admin"), ("vic", "viewer")):
+        granted = who["owner"].post("/api/v1/zpods/lab/permissions",
+                                    json={"user": name, "role": role})
+        assert granted.status_code == 201, granted.json
+    settle_jobs(app)
+    return who
+
+
+ALLOWED = {"admin", "owner", "zadmin"}
+SEE = ALLOWED | {"viewer"}
+ZPOD_ACTIONS = {
+    "show": ("get", "/api/v1/zpods/lab", None, 200, SEE),
+    "credentials": ("get", "/api/v1/zpods/lab/credentials", None, 200, ALLOWED),
+    "permissions": ("get", "/api/v1/zpods/lab/permissions", None, 200, SEE),
+    "grant": ("post", "/api/v1/zpods/lab/permissions", {"user": "stan", "role": "viewer"}, 201,
+              ALLOWED),
+    "destroy": ("delete", "/api/v1/zpods/lab", None, 202, ALLOWED),
+}
+
+
+@pytest.mark.parametrize("role", ["admin", "owner", "zadmin", "viewer", "stranger"])
+@pytest.mark.parametrize("action", sorted(ZPOD_ACTIONS))
+def test_zpod_matrix(people, role, action):
+    method, path, body, ok, allowed = ZPOD_ACTIONS[action]
+    kwargs = {"json": body} if body is not None else {}
+    response = getattr(people[role], method)(path, **kwargs)
+    if role in allowed:
+        expected = ok
+    else:
+        # Those who may not see the zPod get 404 (as if it did not exist); a viewer, 403.
+        expected = 403 if role in SEE else 404
+    assert response.status_code == expected, (role, action, response.json)
+
+
+@pytest.mark.parametrize("role", ["admin", "owner", "zadmin", "viewer", "stranger"])
+def test_lists_show_only_what_the_caller_may_see(app, people, role):
+    client = people[role]
+    names = [z["name"] for z in client.get("/api/v1/zpods").json]
+    assert names == (["lab"] if role in SEE else [])
+    jobs = client.get("/api/v1/jobs").json
+    assert len(jobs) == (1 if role in SEE else 0)
+    endpoints = [e["name"] for e in client.get("/api/v1/endpoints").json]
+    assert endpoints == (["sim"] if role in ("admin", "owner") else [])
+
+
+ADMIN_MANAGED = [
+    ("post", "/api/v1/endpoints", {"name": "x"}),
+    ("post", "/api/v1/endpoints/sim/verify", None),
+    ("post", "/api/v1/endpoints/sim/permissions", {"user": "stan"}),
+    ("get", "/api/v1/endpoints/sim/permissions", None),
+    ("post", "/api/v1/libraries", {"name": "x"}),
+    ("get", "/api/v1/settings", None),
+    ("put", "/api/v1/settings/vendor", {"value": "v"}),
+    ("delete", "/api/v1/settings/vendor", None),
+    ("get", "/api/v1/channels", None),
+    ("post", "/api/v1/channels", {"name": "x"}),
+    ("post", "/api/v1/components/upload", {"filename": "a.ova"}),
+    ("post", "/api/v1/components/none/enable", None),
+    ("get", "/api/v1/users", None),
+    ("post", "/api/v1/users", {"name": "mallory"}),
+    ("patch", "/api/v1/users/stan", {"role": "admin"}),
+    ("get", "/api/v1/audit", None),
+]
+
+
+@pytest.mark.parametrize("method,path,body", ADMIN_MANAGED,
+                         ids=[f"{m} {p}" for m, p, _ in ADMIN_MANAGED])
+@pytest.mark.parametrize("role", ["admin", "owner", "stranger"])
+def test_admin_managed_resources(people, role, method, path, body):
+    kwargs = {"json": body} if body is not None else {}
+    response = getattr(people[role], method)(path, **kwargs)
+    if role == "admin":
+        assert response.status_code not in (401, 403), response.json
+    else:
+        assert response.status_code == 403, (role, method, path, response.json)
+        assert response.json["code"] == 403
+
+
+def test_token_lifecycle(app, admin, make_user):
+    user = make_user("tom")
+    me = user.get("/api/v1/users/me").json
+    assert me["name"] == "tom" and me["role"] == "user"
+    assert user.token.startswith("nlb_")
+    second = user.post("/api/v1/users/me/tokens", json={"name": "ci"})
+    assert second.status_code == 404  # "me" is not a user name; ids and names only
+    second = user.post("/api/v1/users/tom/tokens", json={"name": "ci", "scope": "read"})
+    assert second.status_code == 201
+    listed = user.get("/api/v1/users/tom/tokens").json
+    assert [t["name"] for t in listed] == ["t", "ci"]
+    assert all("token" not in t and t["prefix"].startswith("nlb_") for t in listed)
+    with app.extensions["nestlab"].sessions() as session:
+        hashes = session.scalars(select(ApiToken.token_hash)).all()
+    assert user.token not in hashes and second.json["token"] not in hashes
+    # Revoked: 401 at once; the other token still works.
+    revoked = user.delete(f"/api/v1/users/tom/tokens/{listed[1]['id']}")
+    assert revoked.status_code == 204
+    reader = Recorder(app, second.json["token"], [])
+    assert reader.get("/api/v1/users/me").status_code == 401
+    assert user.get("/api/v1/users/me").status_code == 200
+    # Another user's tokens are not there for tom.
+    assert user.get("/api/v1/users/admin/tokens").status_code == 404
+
+
+def test_read_scope_expiry_and_disabled_user(app, admin, make_user):
+    reader = make_user("rita", scope="read")
+    assert reader.get("/api/v1/zpods").status_code == 200
+    response = reader.post("/api/v1/zpods", json={"name": "x", "endpoint": "e",
+                                                  "profile": "minimal"})
+    assert response.status_code == 403 and "read" in response.json["message"]
+    # Expiry in the past is refused at creation; one that passes stops the token.
+    past = (utcnow() - timedelta(minutes=1)).isoformat()
+    assert admin.post("/api/v1/users/rita/tokens",
+                      json={"name": "old", "expires_at": past}).status_code == 422
+    soon = (utcnow() + timedelta(hours=1)).isoformat()
+    made = admin.post("/api/v1/users/rita/tokens", json={"name": "soon", "expires_at": soon})
+    assert made.status_code == 201
+    expiring = Recorder(app, made.json["token"], [])
+    assert expiring.get("/api/v1/users/me").status_code == 200
+    with app.extensions["nestlab"].sessions() as session, session.begin():
+        session.execute(update(ApiToken).where(ApiToken.id == made.json["id"]).values(
+            expires_at=utcnow() - timedelta(seconds=1)))
+    assert expiring.get("/api/v1/users/me").status_code == 401
+    # A disabled user's tokens all stop; enabled again, they work again.
+    assert admin.patch("/api/v1/users/rita", json={"enabled": False}).status_code == 200
+    assert reader.get("/api/v1/users/me").status_code == 401
+    assert admin.patch("/api/v1/users/rita", json={"enabled": True}).status_code == 200
+    assert reader.get("/api/v1/users/me").status_code == 200
+    # An admin cannot lock themselves out.
+    assert admin.patch("/api/v1/users/admin", json={"enabled": False}).status_code == 409
+
+
+def test_first_admin_token_belongs_to_an_admin_user(client):
+    me = client.get("/api/v1/users/me").json
+    assert me["name"] == "admin" and me["role"] == "admin"
+
+
+def test_endpoint_use_grant(app, admin, make_user, endpoint):
+    user = make_user("una")
+    body = {"name": "mine", "endpoint": "sim", "profile": "minimal"}
+    assert user.get("/api/v1/endpoints").json == []
+    assert user.get("/api/v1/endpoints/sim").status_code == 404
+    refused = user.post("/api/v1/zpods", json=body)
+    assert refused.status_code == 422 and "endpoint" in refused.json["errors"]["json"]
+    grant_endpoint(admin, "una")
+    assert [e["name"] for e in user.get("/api/v1/endpoints").json] == ["sim"]
+    assert user.post("/api/v1/zpods", json=body).status_code == 202
+    [grant] = admin.get("/api/v1/endpoints/sim/permissions").json
+    assert admin.delete(f"/api/v1/endpoints/sim/permissions/{grant['id']}").status_code == 204
+    assert user.get("/api/v1/endpoints/sim").status_code == 404
+
+
+@pytest.mark.parametrize("limits,second,limit_name", [
+    ({"max_zpods": 1}, True, "max_zpods"),
+    ({"max_vcpu": 12}, False, "max_vcpu"),
+    ({"max_memory_mb": 20000}, False, "max_memory_mb"),
+])
+def test_quotas(app, admin, make_user, endpoint, limits, second, limit_name):
+    user = make_user("quinn", **limits)
+    grant_endpoint(admin, "quinn")
+    body = {"endpoint": "sim", "profile": "minimal"}
+    if second:
+        assert user.post("/api/v1/zpods", json=dict(body, name="one")).status_code == 202
+    response = user.post("/api/v1/zpods", json=dict(body, name="two"))
+    assert response.status_code == 409 and limit_name in response.json["message"]
+    usage = user.get("/api/v1/users/me").json["usage"]
+    assert usage["zpods"] == (1 if second else 0)
+    if second:
+        # Destroying the zPod frees the quota once it is gone.
+        with app.extensions["nestlab"].sessions() as session, session.begin():
+            session.execute(update(Zpod).values(live_name=None, status="destroyed"))
+        assert user.post("/api/v1/zpods", json=dict(body, name="two")).status_code == 202
+
+
+def test_events_show_only_visible_jobs(app, people):
+    ctx = app.extensions["nestlab"]
+    with ctx.sessions() as session:
+        job_id, zpod_id = session.execute(select(Job.id, Job.zpod_id)).one()
+    recorder = EventRecorder(ctx.sessions, redis.Redis.from_url(ctx.settings.redis_url),
+                             ctx.settings.events_stream)
+    recorder.emit(job_id, zpod_id, EventKind.JOB_STARTED, "deploy started", 0)
+    for role in ("admin", "owner", "viewer", "stranger"):
+        listed = people[role].get("/api/v1/events").json
+        assert len(listed) == (0 if role == "stranger" else 1), role
+        job_events = people[role].get(f"/api/v1/jobs/{job_id}/events")
+        assert job_events.status_code == (404 if role == "stranger" else 200), role
+        assert people[role].get(f"/api/v1/jobs/{job_id}").status_code == (
+            404 if role == "stranger" else 200)
+
+
+def test_audit_log(app, people):
+    owner, stranger = people["owner"], people["stranger"]
+    assert owner.get("/api/v1/zpods/lab/credentials").status_code == 200
+    assert stranger.delete("/api/v1/zpods/lab").status_code == 404
+    assert stranger.get("/api/v1/audit").status_code == 403
+    entries = people["admin"].get("/api/v1/audit?limit=1000").json
+    by = {(e["user_name"], e["action"], e["path"]): e for e in entries}
+    read = by[("olive", "credentials", "/api/v1/zpods/lab/credentials")]
+    assert read["outcome"] == "success" and read["remote_addr"] == "127.0.0.1"
+    assert read["resource"] == "zpods" and read["target"] == "lab"
+    refused = by[("stan", "delete", "/api/v1/zpods/lab")]
+    assert refused["outcome"] == "failure" and refused["status_code"] == 404
+    assert ("olive", "create", "/api/v1/zpods") in by
+    assert ("admin", "create", "/api/v1/users") in by
+    # Reads are not audited (credentials aside).
+    assert not [e for e in entries if e["method"] == "GET" and e["action"] != "credentials"]
+    only_stan = people["admin"].get("/api/v1/audit?user=stan").json
+    assert only_stan and {e["user_name"] for e in only_stan} == {"stan"}
+
+
+def test_no_secret_in_answers_or_logs(app, people, seen, caplog):
+    caplog.set_level(logging.DEBUG)
+    owner = people["owner"]
+    password = owner.get("/api/v1/zpods/lab/credentials").json["password"]
+    for client in people.values():
+        for path in ("/api/v1/zpods/lab", "/api/v1/users/me", "/api/v1/zpods", "/api/v1/jobs",
+                     "/api/v1/events", "/api/v1/endpoints"):
+            client.get(path)
+    people["admin"].get("/api/v1/audit")
+    people["admin"].get("/api/v1/users/olive/tokens")
+    tokens = [c.token for c in people.values()]
+    secrets = [*tokens, SIM.password]
+    for body in seen:
+        assert not [s for s in secrets if s in body and f'"token":"{s}"' not in body
+                    and f'"token": "{s}"' not in body]
+    assert sum(password in body for body in seen) == 1  # the credentials answer only
+    for record in caplog.records:
+        line = record.getMessage()
+        assert not [s for s in (*secrets, password) if s in line], line
+
+
+def test_chat_subscriptions_by_owner_match_the_owners_zpods(app, people):
+    from services.notifier.routing import wants
+    from shared.models import Event, Subscription
+
+    event = Event(kind=EventKind.JOB_STARTED, message="m", seq=1, job_id=1)
+    with app.extensions["nestlab"].sessions() as session:
+        zpod = session.scalar(select(Zpod).where(Zpod.name == "lab"))
+        for owner, expected in (("olive", True), ("stan", False)):
+            subscription = Subscription(kinds=[EventKind.JOB_STARTED], owner=owner)
+            assert wants(subscription, event, zpod) is expected
