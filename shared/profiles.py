@@ -1,7 +1,11 @@
-"""Built-in zPod profiles: what VMs a zPod has and how big they are.
+"""zPod profiles: what VMs a zPod has, in which stages, and how big they are.
 
-A profile lists component items; each item gives a role, a hostname (with
-`{n}` for counted items), its address inside the zPod's /24, and its sizing.
+A profile is a document (stored in the `profiles` table, edited through the
+API in JSON or YAML) with ordered stages of component items; each item gives a
+role, a hostname (with `{n}` for counted items), its address inside the zPod's
+/24, and its sizing. `profile_from_document` turns a validated document into
+the typed form the planner uses. `minimal` is seeded by a migration as an
+ordinary, editable profile.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ class Item:
     guest_id: str = "otherLinux64Guest"
     nested_hv: bool = False
     disks: tuple[Disk, ...] = ()
+    component: str | None = None
+    stage: str = "main"
 
     def expand(self) -> list[tuple[str, int]]:
         """(hostname, last octet) of every VM this item stands for."""
@@ -43,16 +49,40 @@ class Profile:
     items: tuple[Item, ...] = field(default_factory=tuple)
 
 
-MINIMAL = Profile(
-    name="minimal",
-    description="A router/DNS VM and 3 nested ESXi hosts.",
-    items=(
-        Item(role="router", hostname="router", host_octet=1, cpus=1, memory_mb=1024,
-             guest_id="otherLinux64Guest", disks=(Disk(4 * GIB),)),
-        Item(role="esxi", hostname="esxi{n}", host_octet=10, count=3, cpus=4,
-             memory_mb=16 * 1024, guest_id="vmkernel7Guest", nested_hv=True,
-             disks=(Disk(8 * GIB, thin=False), Disk(40 * GIB, thin=True))),
-    ),
-)
+MINIMAL_DOCUMENT = {
+    "name": "minimal",
+    "description": "A router/DNS VM and 3 nested ESXi hosts.",
+    "stages": [
+        {"name": "network", "items": [
+            {"role": "router", "hostname": "router", "host_octet": 1, "cpus": 1,
+             "memory_mb": 1024, "guest_id": "otherLinux64Guest",
+             "disks": [{"size_gb": 4}]},
+        ]},
+        {"name": "hosts", "items": [
+            {"role": "esxi", "hostname": "esxi{n}", "host_octet": 10, "count": 3, "cpus": 4,
+             "memory_mb": 16384, "guest_id": "vmkernel7Guest", "nested_hv": True,
+             "disks": [{"size_gb": 8, "thin": False}, {"size_gb": 40, "thin": True}]},
+        ]},
+    ],
+}
 
+
+def profile_from_document(document: dict) -> Profile:
+    """The typed profile of a document already validated by its schema."""
+    items = []
+    for stage in document["stages"]:
+        for item in stage["items"]:
+            items.append(Item(
+                role=item["role"], hostname=item["hostname"], host_octet=item["host_octet"],
+                count=item.get("count", 1), cpus=item.get("cpus", 1),
+                memory_mb=item.get("memory_mb", 1024),
+                guest_id=item.get("guest_id", "otherLinux64Guest"),
+                nested_hv=item.get("nested_hv", False),
+                disks=tuple(Disk(d["size_gb"] * GIB, d.get("thin", True))
+                            for d in item.get("disks", [])),
+                component=item.get("component"), stage=stage["name"]))
+    return Profile(document["name"], document.get("description", ""), tuple(items))
+
+
+MINIMAL = profile_from_document(MINIMAL_DOCUMENT)
 PROFILES: dict[str, Profile] = {MINIMAL.name: MINIMAL}

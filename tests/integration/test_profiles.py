@@ -1,0 +1,85 @@
+"""/api/v1/profiles: JSON or YAML documents, validated; PATCH merges an overlay."""
+
+from __future__ import annotations
+
+import yaml
+
+CUSTOM = """
+name: two-hosts
+description: a router and two hosts
+stages:
+  - name: network
+    items:
+      - {role: router, hostname: router, host_octet: 1}
+  - name: hosts
+    items:
+      - {role: esxi, hostname: "esxi{n}", host_octet: 20, count: 2, cpus: 2, memory_mb: 8192,
+         nested_hv: true, guest_id: vmkernel7Guest, disks: [{size_gb: 8}]}
+"""
+
+
+def post_yaml(client, text: str):
+    return client.post("/api/v1/profiles", data=text, content_type="application/yaml")
+
+
+def test_minimal_is_an_ordinary_profile(client):
+    listed = client.get("/api/v1/profiles").get_json()
+    assert [p["name"] for p in listed] == ["minimal"]
+    minimal = client.get("/api/v1/profiles/minimal").get_json()["document"]
+    assert [s["name"] for s in minimal["stages"]] == ["network", "hosts"]
+    assert minimal["stages"][1]["items"][0]["count"] == 3
+
+
+def test_create_from_yaml_with_defaults_filled(client):
+    response = post_yaml(client, CUSTOM)
+    assert response.status_code == 201, response.get_json()
+    item = response.get_json()["document"]["stages"][0]["items"][0]
+    assert item["cpus"] == 1 and item["memory_mb"] == 1024 and item["disks"] == []
+    assert post_yaml(client, CUSTOM).status_code == 409
+
+
+def test_every_problem_is_listed(client):
+    bad = yaml.safe_load(CUSTOM)
+    bad["name"] = "Bad Name"
+    bad["stages"][1]["items"][0].update(host_octet=1, cpus=0, hostname="router")
+    response = client.post("/api/v1/profiles", json=bad)
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]["json"]
+    assert "name" in errors
+    text = str(errors)
+    assert "cpus" in text
+
+
+def test_duplicate_hosts_and_addresses_are_refused(client):
+    bad = yaml.safe_load(CUSTOM)
+    bad["stages"][1]["items"][0].update(hostname="router", count=1, host_octet=1)
+    errors = client.post("/api/v1/profiles", json=bad).get_json()["errors"]["json"]
+    assert "host name 'router' is used twice" in str(errors)
+    assert "address .1" in str(errors)
+
+
+def test_unreadable_bodies(client):
+    assert post_yaml(client, "name: [unclosed").status_code == 400
+    assert post_yaml(client, "- a list").status_code == 422
+    assert client.post("/api/v1/profiles", data="{", content_type="application/json"
+                       ).status_code == 400
+
+
+def test_patch_merges_an_overlay_with_items_and_delete(client):
+    post_yaml(client, CUSTOM)
+    response = client.patch("/api/v1/profiles/two-hosts", json={
+        "description": "$delete",
+        "stages": {"$key": "name", "$items": {
+            "hosts": {"items": {"$items": {"esxi{n}": {"count": 4}}}}}}})
+    assert response.status_code == 200, response.get_json()
+    document = response.get_json()["document"]
+    assert document["description"] == ""
+    assert document["stages"][1]["items"][0]["count"] == 4
+    refused = client.patch("/api/v1/profiles/two-hosts", json={"stages": {"$items": {"x": {}}}})
+    assert refused.status_code == 422
+
+
+def test_delete(client):
+    post_yaml(client, CUSTOM)
+    assert client.delete("/api/v1/profiles/two-hosts").status_code == 204
+    assert client.get("/api/v1/profiles/two-hosts").status_code == 404
