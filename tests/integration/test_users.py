@@ -3,6 +3,7 @@ against the real app and a real (migrated) database."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
@@ -325,3 +326,43 @@ def test_chat_subscriptions_by_owner_match_the_owners_zpods(app, people):
         for owner, expected in (("olive", True), ("stan", False)):
             subscription = Subscription(kinds=[EventKind.JOB_STARTED], owner=owner)
             assert wants(subscription, event, zpod) is expected
+
+
+def test_live_stream_shows_only_visible_jobs(app, people, live_server):
+    import requests
+
+    from tests.integration.test_event_stream import sse
+
+    ctx = app.extensions["nestlab"]
+    with ctx.sessions() as session, session.begin():
+        zpod_job = session.scalar(select(Job.id).where(Job.zpod_id.is_not(None)))
+        zpod_id = session.scalar(select(Job.zpod_id).where(Job.id == zpod_job))
+        admin_job = Job(kind="library_sync", status="running")  # nestlab's own: admins only
+        session.add(admin_job)
+        session.flush()
+        admin_job_id = admin_job.id
+    recorder = EventRecorder(ctx.sessions, redis.Redis.from_url(ctx.settings.redis_url),
+                             ctx.settings.events_stream)
+    recorder.emit(zpod_job, zpod_id, EventKind.JOB_STARTED, "deploy started", 0)
+    recorder.emit(admin_job_id, None, EventKind.JOB_STARTED, "sync started", 0)
+
+    def stream_jobs(role: str) -> list[int]:
+        """The job ids of the events a live stream sends, until two keep-alives."""
+        headers = {"Authorization": f"Bearer {people[role].token}",
+                   "Accept": "text/event-stream"}
+        with requests.get(f"{live_server}/api/v1/events?after=0", headers=headers,
+                          stream=True, timeout=(5, 10)) as response:
+            assert response.status_code == 200
+            jobs, quiet = [], 0
+            for message in sse(response):
+                if "comment" in message:
+                    quiet += 1
+                    if quiet == 2:
+                        return jobs
+                elif "data" in message:
+                    jobs.append(json.loads(message["data"])["job_id"])
+        return jobs
+
+    assert stream_jobs("admin") == [zpod_job, admin_job_id]
+    assert stream_jobs("viewer") == [zpod_job]
+    assert stream_jobs("stranger") == []
