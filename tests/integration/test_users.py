@@ -287,7 +287,7 @@ def test_audit_log(app, people):
     assert read["resource"] == "zpods" and read["target"] == "lab"
     refused = by[("stan", "delete", "/api/v1/zpods/lab")]
     assert refused["outcome"] == "failure" and refused["status_code"] == 404
-    assert ("olive", "create", "/api/v1/zpods") in by
+    assert by[("olive", "create", "/api/v1/zpods")]["target"] == "lab"
     assert ("admin", "create", "/api/v1/users") in by
     # Reads are not audited (credentials aside).
     assert not [e for e in entries if e["method"] == "GET" and e["action"] != "credentials"]
@@ -366,3 +366,34 @@ def test_live_stream_shows_only_visible_jobs(app, people, live_server):
     assert stream_jobs("admin") == [zpod_job, admin_job_id]
     assert stream_jobs("viewer") == [zpod_job]
     assert stream_jobs("stranger") == []
+
+
+def test_migration_gives_existing_tokens_an_admin_user(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from shared.crypto import hash_token
+    from shared.db import alembic_config, make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0003")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO api_tokens (name, token_hash, role, created_at) "
+                                "VALUES ('first admin', :h, 'admin', CURRENT_TIMESTAMP)"),
+                           {"h": hash_token("nlb_old")})
+    upgrade(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT u.name, u.role, t.scope FROM api_tokens t "
+                                       "JOIN users u ON u.id = t.user_id")).all()
+    assert [tuple(r) for r in rows] == [("admin", "admin", "write")]
+    command.downgrade(alembic_config(url), "0003")
+    upgrade(url)
+    engine.dispose()
+
+
+def test_token_use_is_recorded(app, make_user):
+    user = make_user("uma")
+    assert user.get("/api/v1/users/me").status_code == 200
+    [token] = user.get("/api/v1/users/uma/tokens").json
+    assert token["last_used_at"] is not None
