@@ -45,17 +45,28 @@ def _action() -> str | None:
     return action
 
 
+def _target(response: Response) -> str | None:
+    """The record acted on: from the URL, or for a create the new record's name (or id)."""
+    args = request.view_args or {}
+    if args:
+        return "/".join(str(v) for v in args.values())[:255]
+    body = response.get_json(silent=True) if response.is_json else None
+    if isinstance(body, dict) and response.status_code < 400:
+        found = body.get("name", body.get("id"))
+        return str(found)[:255] if found is not None else None
+    return None
+
+
 def record(response: Response) -> Response:
     action = _action()
     if action is None:
         return response
     user, token = g.get("user"), g.get("token")
-    args = request.view_args or {}
-    target = "/".join(str(v) for v in args.values()) or None
+    target = _target(response)
     entry = AuditEntry(
         user_id=getattr(user, "id", None), user_name=getattr(user, "name", None),
         token_id=getattr(token, "id", None), action=action,
-        resource=request.blueprint or "", target=target and target[:255],
+        resource=request.blueprint or "", target=target,
         method=request.method, path=request.path[:500], status_code=response.status_code,
         outcome="success" if response.status_code < 400 else "failure",
         remote_addr=request.remote_addr, request_id=g.get("request_id"))

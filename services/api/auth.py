@@ -8,6 +8,8 @@ no more than "invalid token".
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import g, request
 from flask_smorest import abort
 from sqlalchemy import select
@@ -22,6 +24,7 @@ from shared.models import ApiToken, TokenScope, User, UserRole, utcnow
 PUBLIC_PATHS = ("/api/v1/openapi.json", "/api/v1/docs", "/api/v1/version")
 PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
 ADMIN_NAME = "admin"
+LAST_USED_EVERY = timedelta(minutes=5)
 
 
 def authenticate() -> None:
@@ -41,7 +44,16 @@ def authenticate() -> None:
         _unauthorized("invalid token")
     g.token = found
     g.user = found.user
+    _mark_used(found)
     check_request()
+
+
+def _mark_used(token: ApiToken) -> None:
+    # Coarse on purpose: a write per token every few minutes, not per request.
+    now = utcnow()
+    if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:
+        token.last_used_at = now
+        db().commit()
 
 
 def usable(token: ApiToken) -> bool:

@@ -3,6 +3,7 @@ against the real app and a real (migrated) database."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
@@ -286,7 +287,7 @@ def test_audit_log(app, people):
     assert read["resource"] == "zpods" and read["target"] == "lab"
     refused = by[("stan", "delete", "/api/v1/zpods/lab")]
     assert refused["outcome"] == "failure" and refused["status_code"] == 404
-    assert ("olive", "create", "/api/v1/zpods") in by
+    assert by[("olive", "create", "/api/v1/zpods")]["target"] == "lab"
     assert ("admin", "create", "/api/v1/users") in by
     # Reads are not audited (credentials aside).
     assert not [e for e in entries if e["method"] == "GET" and e["action"] != "credentials"]
@@ -325,3 +326,74 @@ def test_chat_subscriptions_by_owner_match_the_owners_zpods(app, people):
         for owner, expected in (("olive", True), ("stan", False)):
             subscription = Subscription(kinds=[EventKind.JOB_STARTED], owner=owner)
             assert wants(subscription, event, zpod) is expected
+
+
+def test_live_stream_shows_only_visible_jobs(app, people, live_server):
+    import requests
+
+    from tests.integration.test_event_stream import sse
+
+    ctx = app.extensions["nestlab"]
+    with ctx.sessions() as session, session.begin():
+        zpod_job = session.scalar(select(Job.id).where(Job.zpod_id.is_not(None)))
+        zpod_id = session.scalar(select(Job.zpod_id).where(Job.id == zpod_job))
+        admin_job = Job(kind="library_sync", status="running")  # nestlab's own: admins only
+        session.add(admin_job)
+        session.flush()
+        admin_job_id = admin_job.id
+    recorder = EventRecorder(ctx.sessions, redis.Redis.from_url(ctx.settings.redis_url),
+                             ctx.settings.events_stream)
+    recorder.emit(zpod_job, zpod_id, EventKind.JOB_STARTED, "deploy started", 0)
+    recorder.emit(admin_job_id, None, EventKind.JOB_STARTED, "sync started", 0)
+
+    def stream_jobs(role: str) -> list[int]:
+        """The job ids of the events a live stream sends, until two keep-alives."""
+        headers = {"Authorization": f"Bearer {people[role].token}",
+                   "Accept": "text/event-stream"}
+        with requests.get(f"{live_server}/api/v1/events?after=0", headers=headers,
+                          stream=True, timeout=(5, 10)) as response:
+            assert response.status_code == 200
+            jobs, quiet = [], 0
+            for message in sse(response):
+                if "comment" in message:
+                    quiet += 1
+                    if quiet == 2:
+                        return jobs
+                elif "data" in message:
+                    jobs.append(json.loads(message["data"])["job_id"])
+        return jobs
+
+    assert stream_jobs("admin") == [zpod_job, admin_job_id]
+    assert stream_jobs("viewer") == [zpod_job]
+    assert stream_jobs("stranger") == []
+
+
+def test_migration_gives_existing_tokens_an_admin_user(tmp_path):
+    from alembic import command
+    from sqlalchemy import text
+
+    from shared.crypto import hash_token
+    from shared.db import alembic_config, make_engine, upgrade
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0003")
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO api_tokens (name, token_hash, role, created_at) "
+                                "VALUES ('first admin', :h, 'admin', CURRENT_TIMESTAMP)"),
+                           {"h": hash_token("nlb_old")})
+    upgrade(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT u.name, u.role, t.scope FROM api_tokens t "
+                                       "JOIN users u ON u.id = t.user_id")).all()
+    assert [tuple(r) for r in rows] == [("admin", "admin", "write")]
+    command.downgrade(alembic_config(url), "0003")
+    upgrade(url)
+    engine.dispose()
+
+
+def test_token_use_is_recorded(app, make_user):
+    user = make_user("uma")
+    assert user.get("/api/v1/users/me").status_code == 200
+    [token] = user.get("/api/v1/users/uma/tokens").json
+    assert token["last_used_at"] is not None
