@@ -12,6 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
+
+from shared.models import ProfileRecord
+
 GIB = 1024 * 1024  # in KiB, the unit vSphere sizes disks in
 
 
@@ -85,4 +89,13 @@ def profile_from_document(document: dict) -> Profile:
 
 
 MINIMAL = profile_from_document(MINIMAL_DOCUMENT)
-PROFILES: dict[str, Profile] = {MINIMAL.name: MINIMAL}
+
+
+def load_profile(session, name: str) -> Profile | None:
+    """The stored profile named `name`, typed; None when there is none."""
+    record = session.scalar(select(ProfileRecord).where(ProfileRecord.name == name))
+    return profile_from_document(record.document) if record is not None else None
+
+
+def profile_names(session) -> list[str]:
+    return list(session.scalars(select(ProfileRecord.name).order_by(ProfileRecord.name)))

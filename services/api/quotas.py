@@ -1,17 +1,18 @@
 """Per-user limits on live zPods, their total vCPUs and memory, checked when a zPod is asked for.
 
 A limit left NULL is no limit. Usage is what the user's live zPods were
-planned with (their profile's sizing), so a zPod counts from the moment it is
-accepted until it is destroyed.
+planned with (their components' sizing, fixed when the zPod was accepted,
+whatever later happens to its profile), so a zPod counts from the moment it
+is accepted until it is destroyed.
 """
 
 from __future__ import annotations
 
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from shared.models import User, Zpod
-from shared.profiles import PROFILES, Profile
+from shared.models import Component, User, Zpod
+from shared.profiles import Profile
 
 
 def sizing(profile: Profile) -> tuple[int, int]:
@@ -21,14 +22,11 @@ def sizing(profile: Profile) -> tuple[int, int]:
 
 
 def usage(session, user: User) -> dict:
-    profiles = session.scalars(select(Zpod.profile).where(
-        Zpod.owner_id == user.id, Zpod.live_name.is_not(None))).all()
-    vcpu = memory = 0
-    for name in profiles:
-        if name in PROFILES:
-            cpus, mb = sizing(PROFILES[name])
-            vcpu, memory = vcpu + cpus, memory + mb
-    return {"zpods": len(profiles), "vcpu": vcpu, "memory_mb": memory}
+    live = Zpod.owner_id == user.id, Zpod.live_name.is_not(None)
+    zpods = session.scalar(select(func.count()).select_from(Zpod).where(*live))
+    specs = session.scalars(select(Component.spec).join(Zpod).where(*live)).all()
+    return {"zpods": zpods, "vcpu": sum(spec.get("cpus", 0) for spec in specs),
+            "memory_mb": sum(spec.get("memory_mb", 0) for spec in specs)}
 
 
 def check(session, user: User, profile: Profile) -> None:

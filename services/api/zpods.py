@@ -21,7 +21,7 @@ from services.api.users import find_user
 from shared.crypto import new_password
 from shared.models import Component, Job, JobKind, JobStatus, Zpod, ZpodPermission, ZpodStatus
 from shared.netplan import CapacityError, NetworkPlan, allocate, plan_components
-from shared.profiles import PROFILES
+from shared.profiles import load_profile, profile_names
 
 blp = Blueprint("zpods", __name__, description="zPods (nested labs)")
 
@@ -94,10 +94,10 @@ class Zpods(MethodView):
         errors = {}
         if endpoint is None or not may_use_endpoint(session, endpoint.id):
             errors["endpoint"] = [f"unknown endpoint '{data['endpoint']}'"]
-        profile = PROFILES.get(data["profile"])
+        profile = load_profile(session, data["profile"])
         if profile is None:
             errors["profile"] = [f"unknown profile '{data['profile']}' "
-                                 f"(known: {', '.join(sorted(PROFILES))})"]
+                                 f"(known: {', '.join(profile_names(session))})"]
         if errors:
             abort(422, errors={"json": errors})
         if session.scalar(select(Zpod.id).where(Zpod.live_name == data["name"])):

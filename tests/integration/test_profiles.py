@@ -83,3 +83,21 @@ def test_delete(client):
     post_yaml(client, CUSTOM)
     assert client.delete("/api/v1/profiles/two-hosts").status_code == 204
     assert client.get("/api/v1/profiles/two-hosts").status_code == 404
+
+
+def test_a_new_profile_deploys(client, worker, simulator):
+    from tests.conftest import endpoint_body
+    from tests.helpers import wait_for_job
+
+    post_yaml(client, CUSTOM)
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator))
+    created = client.post("/api/v1/zpods", json={"name": "custom", "endpoint": "sim",
+                                                 "profile": "two-hosts"}).get_json()
+    assert [(c["hostname"], c["ip"]) for c in created["components"]] == [
+        ("router", "10.96.0.1"), ("esxi1", "10.96.0.21"), ("esxi2", "10.96.0.22")]
+    job = wait_for_job(client, created["job_id"])
+    assert job["status"] == "succeeded", job
+    assert client.delete("/api/v1/profiles/two-hosts").status_code == 409
+    unknown = client.post("/api/v1/zpods", json={"name": "x", "endpoint": "sim",
+                                                 "profile": "nope"}).get_json()
+    assert "known: minimal, two-hosts" in str(unknown["errors"])
