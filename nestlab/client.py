@@ -131,6 +131,27 @@ class Client:
     def stage_component(self, uid: str, endpoint: str) -> dict:
         return self.request("POST", f"/components/{uid}/stage", json={"endpoint": endpoint})
 
+    # profiles
+    def profiles(self) -> list[dict]:
+        return self.request("GET", "/profiles")
+
+    def profile(self, name: str) -> dict:
+        return self.request("GET", f"/profiles/{name}")
+
+    def create_profile(self, document: str, yaml_body: bool = True) -> dict:
+        """`document` as YAML (or JSON) text."""
+        kind = "application/yaml" if yaml_body else "application/json"
+        return self.request("POST", "/profiles", content=document,
+                            headers={"Content-Type": kind})
+
+    def patch_profile(self, name: str, overlay: str, yaml_body: bool = True) -> dict:
+        kind = "application/yaml" if yaml_body else "application/json"
+        return self.request("PATCH", f"/profiles/{name}", content=overlay,
+                            headers={"Content-Type": kind})
+
+    def delete_profile(self, name: str) -> None:
+        self.request("DELETE", f"/profiles/{name}")
+
     # chat channels
     def create_channel(self, **fields) -> dict:
         return self.request("POST", "/channels", json=fields)

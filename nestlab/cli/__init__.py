@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from nestlab.cli import channels, endpoints, jobs, library, session, zpods
+from nestlab.cli import channels, endpoints, jobs, library, profiles, session, zpods
 from nestlab.cli.session import state
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -40,6 +40,7 @@ app.add_typer(library.libraries, name="libraries", help="Component libraries.")
 app.add_typer(library.components, name="components",
               help="Components: list, download, stage.")
 app.add_typer(channels.app, name="channels", help="Chat channels.")
+app.add_typer(profiles.app, name="profiles", help="zPod profiles (documents, overlays).")
 
 
 def main() -> None:

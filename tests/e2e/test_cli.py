@@ -99,3 +99,21 @@ def test_components_enable_wait_shows_the_download(nestlab, client, library_work
     assert "download appliance-1.0" in result.output and "100%" in result.output
     assert "ready" in result.output
     assert "ready" in nestlab("components", "show", "appliance-1.0").output
+
+
+def test_profiles_from_yaml_files(nestlab, tmp_path):
+    document = tmp_path / "p.yaml"
+    document.write_text("name: tiny\nstages:\n  - name: only\n    items:\n"
+                        "      - {role: router, hostname: router, host_octet: 1}\n")
+    assert nestlab("profiles", "create", str(document)).exit_code == 0
+    overlay = tmp_path / "o.yaml"
+    overlay.write_text("description: patched\n")
+    assert nestlab("profiles", "patch", "tiny", str(overlay)).exit_code == 0
+    shown = nestlab("profiles", "show", "tiny").output
+    assert "description: patched" in shown and "hostname: router" in shown
+    listed = nestlab("profiles", "list").output
+    assert "minimal" in listed and "tiny" in listed
+    broken = tmp_path / "b.yaml"
+    broken.write_text("name: Bad\nstages: []\n")
+    result = nestlab("profiles", "create", str(broken))
+    assert result.exit_code == 1 and "name:" in result.output

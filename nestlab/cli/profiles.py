@@ -1,0 +1,59 @@
+"""`nestlab profiles`: list, show, create, patch (overlay) and delete profiles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+import yaml
+
+from nestlab.cli.session import api, state
+
+app = typer.Typer(no_args_is_help=True)
+
+COLUMNS = [("id", "ID"), ("name", "NAME"), ("description", "DESCRIPTION"),
+           ("updated_at", "UPDATED")]
+
+
+def _read(path: Path) -> str:
+    return path.read_text() if str(path) != "-" else typer.get_text_stream("stdin").read()
+
+
+@app.command("list")
+def list_profiles():
+    """List profiles."""
+    with api() as client:
+        state.out.data(client.profiles(), COLUMNS)
+
+
+@app.command()
+def show(name: str):
+    """Show a profile's document (YAML by default)."""
+    with api() as client:
+        found = client.profile(name)
+    if state.out.fmt == "table":
+        state.out.console.print(yaml.safe_dump(found["document"], sort_keys=False), end="")
+    else:
+        state.out.data(found)
+
+
+@app.command()
+def create(file: Path = typer.Argument(..., help="YAML or JSON document; - for stdin.")):
+    """Create a profile from a document."""
+    with api() as client:
+        state.out.data(client.create_profile(_read(file)), COLUMNS)
+
+
+@app.command()
+def patch(name: str, file: Path = typer.Argument(..., help="Overlay (YAML or JSON); - for stdin.")):
+    """Merge an overlay into a profile ("$delete", "$items" work as documented)."""
+    with api() as client:
+        state.out.data(client.patch_profile(name, _read(file)), COLUMNS)
+
+
+@app.command()
+def delete(name: str):
+    """Delete a profile no live zPod uses."""
+    with api() as client:
+        client.delete_profile(name)
+    state.out.say(f"profile '{name}' deleted")
