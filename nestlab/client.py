@@ -131,6 +131,28 @@ class Client:
     def stage_component(self, uid: str, endpoint: str) -> dict:
         return self.request("POST", f"/components/{uid}/stage", json={"endpoint": endpoint})
 
+    # users and tokens
+    def me(self) -> dict:
+        return self.request("GET", "/users/me")
+
+    def users(self) -> list[dict]:
+        return self.request("GET", "/users")
+
+    def create_user(self, **fields) -> dict:
+        return self.request("POST", "/users", json=fields)
+
+    def update_user(self, ref: str | int, **fields) -> dict:
+        return self.request("PATCH", f"/users/{ref}", json=fields)
+
+    def tokens(self, user: str | int) -> list[dict]:
+        return self.request("GET", f"/users/{user}/tokens")
+
+    def create_token(self, user: str | int, **fields) -> dict:
+        return self.request("POST", f"/users/{user}/tokens", json=fields)
+
+    def revoke_token(self, user: str | int, token_id: int) -> None:
+        self.request("DELETE", f"/users/{user}/tokens/{token_id}")
+
     # profiles
     def profiles(self) -> list[dict]:
         return self.request("GET", "/profiles")

@@ -12,7 +12,7 @@ import sys
 
 import typer
 
-from nestlab.cli import channels, endpoints, jobs, library, profiles, session, zpods
+from nestlab.cli import channels, endpoints, jobs, library, profiles, session, users, zpods
 from nestlab.cli.session import state
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -41,6 +41,8 @@ app.add_typer(library.components, name="components",
               help="Components: list, download, stage.")
 app.add_typer(channels.app, name="channels", help="Chat channels.")
 app.add_typer(profiles.app, name="profiles", help="zPod profiles (documents, overlays).")
+app.add_typer(users.users, name="users", help="Users, roles and quotas.")
+app.add_typer(users.tokens, name="tokens", help="API tokens.")
 
 
 def main() -> None:

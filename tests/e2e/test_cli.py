@@ -117,3 +117,29 @@ def test_profiles_from_yaml_files(nestlab, tmp_path):
     broken.write_text("name: Bad\nstages: []\n")
     result = nestlab("profiles", "create", str(broken))
     assert result.exit_code == 1 and "name:" in result.output
+
+
+def test_users_and_tokens(nestlab, live_server, tmp_path, monkeypatch):
+    assert nestlab("users", "create", "alice", "--max-zpods", "2").exit_code == 0
+    assert "alice" in nestlab("users", "list").output
+    created = json.loads(nestlab("-o", "json", "tokens", "create", "ci", "--user", "alice",
+                                 "--scope", "read", "--days", "7").output)
+    assert created["token"].startswith("nlb_") and created["scope"] == "read"
+    listed = nestlab("-o", "json", "tokens", "list", "--user", "alice").output
+    assert created["token"] not in listed and '"ci"' in listed
+
+    monkeypatch.setenv("NESTLAB_URL", live_server)
+    monkeypatch.setenv("NESTLAB_TOKEN", created["token"])
+    runner = CliRunner()
+    me = runner.invoke(cli, ["-o", "json", "users", "me"])
+    assert json.loads(me.output)["name"] == "alice"
+    refused = runner.invoke(cli, ["profiles", "delete", "minimal"])
+    assert refused.exit_code == 1 and "read-only" in refused.output
+    monkeypatch.delenv("NESTLAB_URL")
+    monkeypatch.delenv("NESTLAB_TOKEN")
+
+    assert nestlab("tokens", "revoke", str(created["id"]), "--user", "alice").exit_code == 0
+    monkeypatch.setenv("NESTLAB_URL", live_server)
+    monkeypatch.setenv("NESTLAB_TOKEN", created["token"])
+    denied = runner.invoke(cli, ["users", "me"])
+    assert denied.exit_code == 1 and "nestlab login" in denied.output
