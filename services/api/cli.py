@@ -45,6 +45,9 @@ def prepare(settings: Settings):
         # Printed once, on the console (not to the log), and kept in a 0600 file.
         print(f"nestlab: first admin API token (shown once, also in {token_file}):\n  {token}",
               flush=True)
+    # gunicorn --preload forks after this: no pooled connection may be shared by
+    # the workers (a PostgreSQL connection used by two processes breaks).
+    ctx.engine.dispose()
     return app
 
 
