@@ -82,10 +82,6 @@ def verify(ref):
     return create_job(JobKind.VERIFY, endpoint_id=endpoint.id)
 
 
-def _permission_view(permission: EndpointPermission) -> dict:
-    return {"id": permission.id, "user": permission.user.name, "role": permission.role,
-            "created_at": permission.created_at}
-
 
 @blp.route("/<ref>/permissions")
 class EndpointPermissions(MethodView):
@@ -96,7 +92,7 @@ class EndpointPermissions(MethodView):
         endpoint = get_endpoint_or_404(ref)
         rows = db().scalars(select(EndpointPermission).where(
             EndpointPermission.endpoint_id == endpoint.id).order_by(EndpointPermission.id))
-        return [_permission_view(p) for p in rows]
+        return rows
 
     @blp.arguments(EndpointPermissionCreateSchema)
     @blp.response(201, PermissionSchema)
@@ -114,7 +110,7 @@ class EndpointPermissions(MethodView):
                                             role=data["role"])
             session.add(permission)
             session.commit()
-        return _permission_view(permission)
+        return permission
 
 
 @blp.route("/<ref>/permissions/<int:permission_id>", methods=["DELETE"])

@@ -91,8 +91,10 @@ class EndpointPermissionCreateSchema(Schema):
 
 
 class PermissionSchema(Schema):
+    """A grant on a zPod or an endpoint, dumped straight from its row."""
+
     id = fields.Integer()
-    user = fields.String()
+    user = fields.Function(lambda permission: permission.user.name)
     role = fields.String()
     created_at = fields.DateTime()
 

@@ -153,10 +153,6 @@ def credentials(ref):
             "password": api_context().secrets.decrypt(zpod.password_encrypted)}
 
 
-def _permission_view(permission: ZpodPermission) -> dict:
-    return {"id": permission.id, "user": permission.user.name, "role": permission.role,
-            "created_at": permission.created_at}
-
 
 @blp.route("/<ref>/permissions")
 class ZpodPermissions(MethodView):
@@ -166,7 +162,7 @@ class ZpodPermissions(MethodView):
         zpod = get_zpod_or_404(ref)
         rows = db().scalars(select(ZpodPermission).where(ZpodPermission.zpod_id == zpod.id)
                             .order_by(ZpodPermission.id))
-        return [_permission_view(p) for p in rows]
+        return rows
 
     @blp.arguments(PermissionCreateSchema)
     @blp.response(201, PermissionSchema)
@@ -184,7 +180,7 @@ class ZpodPermissions(MethodView):
             session.add(permission)
         permission.role = data["role"]
         session.commit()
-        return _permission_view(permission)
+        return permission
 
 
 @blp.route("/<ref>/permissions/<int:permission_id>", methods=["DELETE"])
