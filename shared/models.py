@@ -203,6 +203,9 @@ class Zpod(Base):
     vlan: Mapped[int | None] = mapped_column(Integer)
     password_encrypted: Mapped[str] = mapped_column(Text)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    # What was asked for (profile, overlays, overrides) and the merged document it made.
+    request: Mapped[dict | None] = mapped_column(JSON)
+    config: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -301,6 +304,15 @@ class Component(Base):
     moref: Mapped[str | None] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(20), default="planned")
     spec: Mapped[dict] = mapped_column(default=dict)
+    # The profile stage it belongs to (by position and name); stages deploy in order.
+    stage_index: Mapped[int] = mapped_column(Integer, default=0)
+    stage: Mapped[str] = mapped_column(String(64), default="main")
+    error: Mapped[str | None] = mapped_column(Text)
+    power_state: Mapped[str | None] = mapped_column(String(20))
+    # Claim of the worker deploying it (see services.deployer.items).
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    heartbeat_at: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
 
     zpod: Mapped[Zpod] = relationship(back_populates="components")
 
@@ -343,6 +355,11 @@ class Job(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     heartbeat_at: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A deploy's current stage; advanced with a conditional UPDATE by the item
+    # task that finishes the stage's last item.
+    stage: Mapped[int | None] = mapped_column(Integer)
+    # What the job works on beyond its zPod (e.g. {"hostname": ..., "action": ...}).
+    params: Mapped[dict | None] = mapped_column(JSON)
 
     zpod: Mapped[Zpod | None] = relationship()
     endpoint: Mapped[Endpoint | None] = relationship()
@@ -608,6 +625,19 @@ class ProfileRecord(Base):
     """A zPod profile document (see shared.profiles); `minimal` is seeded by a migration."""
 
     __tablename__ = "profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    document: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class OverlayRecord(Base):
+    """A named overlay document a zPod request can apply over its profile (shared.overlays)."""
+
+    __tablename__ = "overlays"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)

@@ -104,7 +104,12 @@ def plan_components(profile: Profile, zpod_name: str, plan: NetworkPlan) -> list
                 "role": item.role,
                 "ip": plan.host(octet),
                 "vm_name": f"nestlab-{zpod_name}-{hostname}",
+                "stage": item.stage,
+                "stage_index": item.stage_index,
                 "spec": {
+                    "component": item.component,
+                    "template": item.template,
+                    "properties": dict(item.properties),
                     "cpus": item.cpus,
                     "memory_mb": item.memory_mb,
                     "guest_id": item.guest_id,

@@ -38,6 +38,12 @@ class Item:
     disks: tuple[Disk, ...] = ()
     component: str | None = None
     stage: str = "main"
+    stage_index: int = 0
+    # OVF properties (rendered with the zPod's variables) and how to get the VM:
+    # "auto" clones the endpoint's staged template when there is one, else imports
+    # the OVA; "stage" stages the template first; "never" always imports.
+    properties: tuple[tuple[str, str], ...] = ()
+    template: str = "auto"
 
     def expand(self) -> list[tuple[str, int]]:
         """(hostname, last octet) of every VM this item stands for."""
@@ -74,7 +80,7 @@ MINIMAL_DOCUMENT = {
 def profile_from_document(document: dict) -> Profile:
     """The typed profile of a document already validated by its schema."""
     items = []
-    for stage in document["stages"]:
+    for index, stage in enumerate(document["stages"]):
         for item in stage["items"]:
             items.append(Item(
                 role=item["role"], hostname=item["hostname"], host_octet=item["host_octet"],
@@ -84,7 +90,9 @@ def profile_from_document(document: dict) -> Profile:
                 nested_hv=item.get("nested_hv", False),
                 disks=tuple(Disk(d["size_gb"] * GIB, d.get("thin", True))
                             for d in item.get("disks", [])),
-                component=item.get("component"), stage=stage["name"]))
+                component=item.get("component"), stage=stage["name"], stage_index=index,
+                properties=tuple(sorted((item.get("properties") or {}).items())),
+                template=item.get("template", "auto")))
     return Profile(document["name"], document.get("description", ""), tuple(items))
 
 

@@ -24,6 +24,7 @@ from services.api import (
     jobs,
     libraries,
     metrics,
+    overlays,
     profiles,
     requests_log,
     site_settings,
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(endpoints.blp, url_prefix=f"{API_PREFIX}/endpoints")
     api.register_blueprint(zpods.blp, url_prefix=f"{API_PREFIX}/zpods")
     api.register_blueprint(profiles.blp, url_prefix=f"{API_PREFIX}/profiles")
+    api.register_blueprint(overlays.blp, url_prefix=f"{API_PREFIX}/overlays")
     api.register_blueprint(jobs.blp, url_prefix=f"{API_PREFIX}/jobs")
     api.register_blueprint(site_settings.blp, url_prefix=f"{API_PREFIX}/settings")
     api.register_blueprint(libraries.blp, url_prefix=f"{API_PREFIX}/libraries")

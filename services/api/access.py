@@ -18,7 +18,7 @@ from shared.models import EndpointPermission, User, Zpod, ZpodPermission
 READ_METHODS = ("GET", "HEAD", "OPTIONS")
 # Blueprints whose every write needs an admin.
 ADMIN_WRITES = {"endpoints", "libraries", "components", "uploads", "settings", "channels",
-                "profiles"}
+                "profiles", "overlays"}
 # Blueprints an admin alone may even read (settings, chat URLs, the audit, uploads).
 ADMIN_READS = {"settings", "channels", "audit", "uploads"}
 

@@ -35,7 +35,13 @@ class ProfileItemSchema(Schema):
     component = fields.String(load_default=None, allow_none=True,
                               metadata={"description": "library component uid"})
     properties = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict,
-                             metadata={"description": "extra OVF properties"})
+                             metadata={"description": "extra OVF properties; values may use "
+                                       "{zpod}, {domain}, {hostname}, {fqdn}, {ip}, {netmask}, "
+                                       "{gateway}, {dns}, {password}"})
+    template = fields.String(load_default="auto", validate=validate.OneOf(
+        ["auto", "stage", "never"]), metadata={"description": (
+            "auto: clone the endpoint's staged template when there is one, else import the "
+            "OVA; stage: stage the template first, then clone; never: always import")})
 
 
 class ProfileStageSchema(Schema):

@@ -94,6 +94,13 @@ class ZpodCreateSchema(Schema):
     name = fields.String(required=True, validate=validate.Regexp(ZPOD_NAME, error=ZPOD_NAME_RULE))
     endpoint = fields.String(required=True, metadata={"description": "endpoint name or id"})
     profile = fields.String(required=True, metadata={"example": "minimal"})
+    overlays = fields.List(fields.String(), load_default=list,
+                           validate=validate.Length(max=16),
+                           metadata={"description": "named overlays, applied in order"})
+    overrides = fields.Dict(load_default=dict, metadata={
+        "description": "a last overlay of this request only, e.g. "
+                       '{"stages": {"$items": {"hosts": {"items": {"$items": {"esxi{n}": '
+                       '{"count": 2}}}}}}}'})
 
 
 class ComponentSchema(Schema):

@@ -6,10 +6,8 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
-from services.api import quotas
-from services.api.access import current_user, is_admin, may_use_endpoint, visible_zpods, zpod_role
+from services.api.access import current_user, is_admin, visible_zpods, zpod_role
 from services.api.context import api_context, db
-from services.api.endpoints import find_endpoint
 from services.api.jobs import create_job
 from services.api.schemas import ZpodCreateSchema, ZpodListQuerySchema, ZpodSchema
 from services.api.user_schemas import (
@@ -18,10 +16,9 @@ from services.api.user_schemas import (
     ZpodCredentialsSchema,
 )
 from services.api.users import find_user
-from shared.crypto import new_password
-from shared.models import Component, Job, JobKind, JobStatus, Zpod, ZpodPermission, ZpodStatus
-from shared.netplan import CapacityError, NetworkPlan, allocate, plan_components
-from shared.profiles import load_profile, profile_names
+from services.api.zpod_requests import create_zpod
+from shared.models import Job, JobKind, JobStatus, Zpod, ZpodPermission, ZpodStatus
+from shared.netplan import NetworkPlan
 
 blp = Blueprint("zpods", __name__, description="zPods (nested labs)")
 
@@ -88,37 +85,14 @@ class Zpods(MethodView):
     @blp.arguments(ZpodCreateSchema)
     @blp.response(202, ZpodSchema)
     def post(self, data):
-        """Deploy a zPod: answers at once with the zPod and its deploy job."""
-        session = db()
-        endpoint = find_endpoint(data["endpoint"])
-        errors = {}
-        if endpoint is None or not may_use_endpoint(session, endpoint.id):
-            errors["endpoint"] = [f"unknown endpoint '{data['endpoint']}'"]
-        profile = load_profile(session, data["profile"])
-        if profile is None:
-            errors["profile"] = [f"unknown profile '{data['profile']}' "
-                                 f"(known: {', '.join(profile_names(session))})"]
-        if errors:
-            abort(422, errors={"json": errors})
-        if session.scalar(select(Zpod.id).where(Zpod.live_name == data["name"])):
-            abort(409, message=f"a zPod named '{data['name']}' already exists")
-        quotas.check(session, current_user(), profile)
-        zpod = Zpod(name=data["name"], live_name=data["name"], endpoint=endpoint,
-                    owner_id=current_user().id,
-                    profile=profile.name, domain=f"{data['name']}.{api_context().settings.domain}",
-                    password_encrypted=api_context().secrets.encrypt(new_password()))
-        session.add(zpod)
-        session.flush()
-        try:
-            plan = allocate(session, endpoint, zpod)
-        except CapacityError as exc:
-            session.rollback()
-            abort(409, message=str(exc))
-        zpod.subnet, zpod.vlan = plan.subnet, plan.vlan
-        for component in plan_components(profile, zpod.name, plan):
-            session.add(Component(zpod_id=zpod.id, **component))
-        job = create_job(JobKind.DEPLOY, zpod_id=zpod.id)
-        session.refresh(zpod)
+        """Deploy a zPod: answers at once with the zPod and its deploy job.
+
+        The configuration is the profile, then each named overlay, then
+        `overrides`, merged in order (mappings merge, lists and scalars replace,
+        `"$delete"` removes, `"$items"` edits list items by host name). Every
+        problem of a bad request is listed at once.
+        """
+        zpod, job = create_zpod(db(), current_user(), data)
         return zpod_view(zpod), 202, {"Location": f"/api/v1/jobs/{job.id}"}
 
 

@@ -101,3 +101,39 @@ def test_a_new_profile_deploys(client, worker, simulator):
     unknown = client.post("/api/v1/zpods", json={"name": "x", "endpoint": "sim",
                                                  "profile": "nope"}).get_json()
     assert "known: minimal, two-hosts" in str(unknown["errors"])
+
+
+def test_a_request_layers_named_overlays_then_its_overrides(client, worker, simulator):
+    from tests.conftest import endpoint_body
+    from tests.helpers import wait_for_job
+
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator))
+    overlay = {"name": "small-hosts", "document": {"stages": {"$items": {"hosts": {
+        "items": {"$items": {"esxi{n}": {"memory_mb": 4096, "count": 2}}}}}}}}
+    assert client.post("/api/v1/overlays", json=overlay).status_code == 201
+    response = client.post("/api/v1/zpods", json={
+        "name": "layered", "endpoint": "sim", "profile": "minimal",
+        "overlays": ["small-hosts"],
+        "overrides": {"stages": {"$items": {"hosts": {"items": {"$items": {
+            "esxi{n}": {"cpus": 2, "disks": "$delete"}}}}}}}})
+    assert response.status_code == 202, response.get_json()
+    created = response.get_json()
+    assert [c["hostname"] for c in created["components"]] == ["router", "esxi1", "esxi2"]
+    assert wait_for_job(client, created["job_id"])["status"] == "succeeded"
+
+
+def test_a_bad_request_lists_every_problem(client):
+    response = client.post("/api/v1/zpods", json={
+        "name": "bad", "endpoint": "nowhere", "profile": "minimal",
+        "overlays": ["missing"], "overrides": {}})
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]["json"]
+    assert set(errors) == {"endpoint", "overlays"}
+    response = client.post("/api/v1/zpods", json={
+        "name": "bad", "endpoint": "nowhere", "profile": "minimal",
+        "overrides": {"stages": {"$items": {"hosts": {"items": {"$items": {
+            "esxi{n}": {"cpus": 0, "component": "esxi-9.9"}}}}}}}})
+    errors = response.get_json()["errors"]["json"]
+    assert set(errors) == {"endpoint", "config"}
+    assert "cpus" in str(errors["config"])
+    assert client.get("/api/v1/zpods").get_json() == []

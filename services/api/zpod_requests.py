@@ -1,0 +1,160 @@
+"""Turning a zPod request into a zPod: layered configuration, validation, admission.
+
+A request names a profile, then named overlays, then its own overrides,
+merged in that order with the rules of shared.overlays. Everything wrong with
+a request is collected and reported at once (`Resolution.problems`, keyed by
+request field), so a person fixes a request in one go. `create_zpod` is the one
+way a zPod comes to be: the API's POST and the webhook triggers both use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask_smorest import abort
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from services.api import quotas
+from services.api.access import may_use_endpoint
+from services.api.context import api_context
+from services.api.jobs import create_job
+from services.api.profile_schemas import ProfileDocumentSchema
+from shared.crypto import new_password
+from shared.models import (
+    Component,
+    ComponentStatus,
+    Endpoint,
+    Job,
+    JobKind,
+    LibraryComponent,
+    OverlayRecord,
+    ProfileRecord,
+    User,
+    Zpod,
+)
+from shared.netplan import CapacityError, allocate, plan_components
+from shared.overlays import OverlayError, merge_all
+from shared.profiles import Profile, profile_from_document
+
+
+@dataclass
+class Resolution:
+    """What a request resolves to, and every problem found on the way."""
+
+    endpoint: Endpoint | None = None
+    document: dict | None = None
+    profile: Profile | None = None
+    problems: dict[str, list[str]] = field(default_factory=dict)
+
+    def problem(self, where: str, message) -> None:
+        self.problems.setdefault(where, []).append(message)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _endpoint(session, ref) -> Endpoint | None:
+    found = None
+    if str(ref).isdigit():
+        found = session.get(Endpoint, int(ref))
+    if found is None:
+        found = session.scalar(select(Endpoint).where(Endpoint.name == str(ref)))
+    if found is not None and not may_use_endpoint(session, found.id):
+        return None
+    return found
+
+
+def resolve(session, data: dict) -> Resolution:
+    """Merge profile, overlays and overrides and check the result; never raises."""
+    result = Resolution()
+    result.endpoint = _endpoint(session, data["endpoint"])
+    if result.endpoint is None:
+        result.problem("endpoint", f"unknown endpoint '{data['endpoint']}'")
+    record = session.scalar(select(ProfileRecord).where(ProfileRecord.name == data["profile"]))
+    if record is None:
+        known = ", ".join(session.scalars(select(ProfileRecord.name).order_by(ProfileRecord.name)))
+        result.problem("profile", f"unknown profile '{data['profile']}' (known: {known})")
+    layers = []
+    for name in data.get("overlays", []):
+        overlay = session.scalar(select(OverlayRecord).where(OverlayRecord.name == name))
+        if overlay is None:
+            result.problem("overlays", f"unknown overlay '{name}'")
+        else:
+            layers.append(overlay.document)
+    if data.get("overrides"):
+        layers.append(data["overrides"])
+    if record is None or "overlays" in result.problems:
+        return result
+    try:
+        merged = merge_all(record.document, layers)
+    except OverlayError as exc:
+        result.problem("overrides", str(exc))
+        return result
+    merged["name"] = record.name
+    try:
+        result.document = ProfileDocumentSchema().load(merged)
+    except ValidationError as exc:
+        result.problem("config", exc.messages)
+        return result
+    result.profile = profile_from_document(result.document)
+    _check_components(session, result)
+    return result
+
+
+def _check_components(session, result: Resolution) -> None:
+    """Every library component the profile names exists, is enabled and downloaded."""
+    for item in result.profile.items:
+        if item.component is None:
+            continue
+        found = session.scalar(select(LibraryComponent).where(
+            LibraryComponent.uid == item.component))
+        where = f"component '{item.component}' of '{item.hostname}'"
+        if found is None or found.removed:
+            result.problem("components", f"{where} is not in any library")
+        elif found.status != ComponentStatus.READY:
+            result.problem("components", f"{where} is not downloaded (status {found.status}); "
+                                         f"enable it first")
+
+
+def reject(resolution: Resolution) -> None:
+    """422 listing every problem of the request."""
+    abort(422, message="the zPod request has problems: "
+                       + "; ".join(f"{k}: {v}" for k, v in resolution.problems.items()),
+          errors={"json": resolution.problems})
+
+
+def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
+    """Validate, admit and record a zPod, then publish its deploy job.
+
+    Aborts with 422 (every problem listed), 409 (name taken, quota, no room on
+    the endpoint) before anything is written.
+    """
+    resolution = resolve(session, data)
+    if not resolution.ok:
+        reject(resolution)
+    if session.scalar(select(Zpod.id).where(Zpod.live_name == data["name"])):
+        abort(409, message=f"a zPod named '{data['name']}' already exists")
+    quotas.check(session, user, resolution.profile)
+    ctx = api_context()
+    zpod = Zpod(name=data["name"], live_name=data["name"], endpoint=resolution.endpoint,
+                owner_id=user.id, profile=resolution.profile.name,
+                domain=f"{data['name']}.{ctx.settings.domain}",
+                request={"profile": data["profile"], "overlays": data.get("overlays", []),
+                         "overrides": data.get("overrides") or {}},
+                config=resolution.document,
+                password_encrypted=ctx.secrets.encrypt(new_password()))
+    session.add(zpod)
+    session.flush()
+    try:
+        plan = allocate(session, resolution.endpoint, zpod)
+    except CapacityError as exc:
+        session.rollback()
+        abort(409, message=str(exc))
+    zpod.subnet, zpod.vlan = plan.subnet, plan.vlan
+    for component in plan_components(resolution.profile, zpod.name, plan):
+        session.add(Component(zpod_id=zpod.id, **component))
+    job = create_job(JobKind.DEPLOY, zpod_id=zpod.id)
+    session.refresh(zpod)
+    return zpod, job
