@@ -44,5 +44,6 @@ def kill(proc: subprocess.Popen) -> None:
 
 def vm_step_running(sessions, job_id: int) -> bool:
     with sessions() as session:
-        step = session.scalar(select(Step).where(Step.job_id == job_id, Step.name.like("VMs%")))
-        return step is not None and step.status == "running"
+        steps = session.scalars(select(Step).where(Step.job_id == job_id,
+                                                   Step.name.like("%: create"))).all()
+        return any(step.status == "running" for step in steps)
