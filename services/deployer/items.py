@@ -282,13 +282,15 @@ def build(run: JobRun, work: ItemWork):
             vm = None
         if vm is None:
             vm = _make(run, si, work, source, target, extra, rendered)
-            fresh = source != "import"
+            fresh = source == "create"
         _record_moref(ctx, component.id, vm)
     with run.step(f"{host}: configure"):
         if not fresh:
-            devices, vapp = machine.device_info(si, vm)
-            machine.reconfigure(si, vm, machine.reconfig_spec(
-                spec, target, devices, vapp, extra, rendered), name)
+            found = machine.hardware(si, vm)
+            if source != "clone" or not machine.matches(found, spec, target):
+                devices, vapp = machine.devices_of(found)
+                machine.reconfigure(si, vm, machine.reconfig_spec(
+                    spec, target, devices, vapp, extra, rendered), name)
     with run.step(f"{host}: power on"):
         if state != POWERED_ON:
             machine.power_on(si, vm, name)
@@ -312,7 +314,7 @@ def _make(run, si, work: ItemWork, source: str, target, extra: dict, rendered: d
             component.vm_name, spec, target, extra))
     if source == "clone":
         template = vim.VirtualMachine(work.template_moref, si._stub)
-        devices, vapp = machine.device_info(si, template)
+        devices, vapp = machine.devices_of(machine.hardware(si, template))
         config = machine.reconfig_spec(spec, target, devices, vapp, extra, rendered)
         run.emit(EventKind.PROGRESS, f"{component.hostname}: cloning {work.library.uid}")
         return machine.clone(si, template, component.vm_name, target, config)

@@ -26,7 +26,8 @@ from shared.vsphere.errors import PermanentError, TransientError
 from shared.vsphere.inventory import call
 
 GUEST_PROPS = ["guest.ipAddress", "runtime.powerState"]
-DEVICE_PROPS = ["config.hardware.device", "config.vAppConfig"]
+DEVICE_PROPS = ["config.hardware.device", "config.vAppConfig", "config.hardware.numCPU",
+                "config.hardware.memoryMB", "config.nestedHVEnabled"]
 
 
 @dataclass(frozen=True)
@@ -150,11 +151,32 @@ def _new_disk(devices: list, disks: list, wanted: dict, key: int, taken: set):
         backing=backing), file_operation="create")
 
 
-def device_info(si, vm) -> tuple[list, object]:
-    """(devices, vApp config) of a VM or template, in one call."""
-    found = call("read the VM's hardware", properties, si, [vm], vim.VirtualMachine,
-                 DEVICE_PROPS)[vm._moId]
+def hardware(si, vm) -> dict:
+    """The VM's (or template's) devices, vApp config and sizing, in one call."""
+    return call("read the VM's hardware", properties, si, [vm], vim.VirtualMachine,
+                DEVICE_PROPS)[vm._moId]
+
+
+def devices_of(found: dict) -> tuple[list, object]:
     return list(found.get("config.hardware.device") or []), found.get("config.vAppConfig")
+
+
+def matches(found: dict, spec: dict, target: Target) -> bool:
+    """Whether a VM already has the component's sizing, disks and network (a clone on a
+    real vCenter does; the simulator ignores a clone's ConfigSpec)."""
+    if (found.get("config.hardware.numCPU"), found.get("config.hardware.memoryMB"),
+            bool(found.get("config.nestedHVEnabled"))) != (
+            spec["cpus"], spec["memory_mb"], bool(spec["nested_hv"])):
+        return False
+    devices = found.get("config.hardware.device") or []
+    disks = [d.capacityInKB or 0 for d in devices if isinstance(d, vim.vm.device.VirtualDisk)]
+    if len(disks) < len(spec["disks"]) or any(
+            have < want["size_kb"] for have, want in zip(disks, spec["disks"], strict=False)):
+        return False
+    nics = [d for d in devices if isinstance(d, vim.vm.device.VirtualEthernetCard)]
+    return bool(nics) and all(
+        getattr(getattr(n.backing, "port", None), "portgroupKey", None) == target.portgroup_key
+        for n in nics)
 
 
 def create(si, name: str, target: Target, config) -> vim.VirtualMachine:
