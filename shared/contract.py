@@ -49,6 +49,8 @@ class Tasks:
 # The task that runs each kind of job (see shared.models.JobKind).
 TASK_FOR_JOB_KIND: dict[str, TaskName] = {
     "deploy": Tasks.DEPLOY_ZPOD,
+    # Adding a component to a live zPod is a deploy that finds only it to build.
+    "add_component": Tasks.DEPLOY_ZPOD,
     "destroy": Tasks.DESTROY_ZPOD,
     "verify": Tasks.VERIFY_ENDPOINT,
     "library_sync": Tasks.SYNC_LIBRARY,

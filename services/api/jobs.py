@@ -110,7 +110,7 @@ def job_events(query, headers, job_id):
 
 # Jobs a retry runs again from where they failed; the others are asked for again
 # (a library sync, a download, a staging: POST them anew).
-RETRYABLE = (JobKind.DEPLOY, JobKind.DESTROY, JobKind.VERIFY)
+RETRYABLE = (JobKind.DEPLOY, JobKind.ADD_COMPONENT, JobKind.DESTROY, JobKind.VERIFY)
 
 
 @blp.route("/<int:job_id>/retry", methods=["POST"])

@@ -63,7 +63,7 @@ log = logging.getLogger(__name__)
 
 READY = "ready"
 BUSY = "busy"  # another live worker holds the component's claim
-BUILDING_JOBS = (JobKind.DEPLOY,)
+BUILDING_JOBS = (JobKind.DEPLOY, JobKind.ADD_COMPONENT)
 
 
 @dataclass
@@ -284,8 +284,8 @@ def build(run: JobRun, work: ItemWork):
             vm = _make(run, si, work, source, target, extra, rendered)
             fresh = source == "create"
         _record_moref(ctx, component.id, vm)
-    with run.step(f"{host}: configure"):
-        if not fresh:
+    if not fresh:  # a new empty VM was made with its whole configuration
+        with run.step(f"{host}: configure"):
             found = machine.hardware(si, vm)
             if source != "clone" or not machine.matches(found, spec, target):
                 devices, vapp = machine.devices_of(found)
@@ -389,8 +389,9 @@ def _done(ctx, run: JobRun, work: ItemWork, vm) -> None:
                 f"stage '{work.component.stage}' finished", percent))
             following = next_stage(session, zpod_id, stage)
             if following is None:
+                title = "deploy" if job.kind == JobKind.DEPLOY else "add component"
                 payloads += finish_in(session, run, JobStatus.SUCCEEDED,
-                                      (EventKind.JOB_SUCCEEDED, "deploy succeeded", 100),
+                                      (EventKind.JOB_SUCCEEDED, f"{title} succeeded", 100),
                                       on_end=deploy_succeeded)
             else:
                 job.stage, send_stage = following, following
@@ -419,5 +420,11 @@ def deploy_succeeded(session, job) -> None:
 
 
 def deploy_failed(session, job, message: str) -> None:
+    """A failed deploy fails its zPod; a failed addition leaves the zPod as it was, with
+    the new component marked failed (retry the job, or remove the component)."""
     zpod = session.get(Zpod, job.zpod_id)
-    zpod.status, zpod.status_message = ZpodStatus.FAILED, f"deploy failed: {message}"
+    if job.kind == JobKind.ADD_COMPONENT:
+        zpod.status, zpod.status_message = ZpodStatus.READY, f"adding a component failed: " \
+                                                             f"{message}"
+    else:
+        zpod.status, zpod.status_message = ZpodStatus.FAILED, f"deploy failed: {message}"
