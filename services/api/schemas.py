@@ -111,6 +111,8 @@ class ComponentSchema(Schema):
     vm_name = fields.String()
     moref = fields.String(allow_none=True)
     status = fields.String()
+    stage = fields.String(metadata={"description": "the profile stage it is built in"})
+    error = fields.String(allow_none=True)
 
 
 class NetworkSchema(Schema):

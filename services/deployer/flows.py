@@ -106,9 +106,11 @@ class DeployFlow:
             job.stage = stage
         if stage is None:
             return None  # every component is ready: the job ends here
+        with run.ctx.sessions() as session:
+            name = session.scalar(select(Component.stage).where(
+                Component.zpod_id == run.zpod_id, Component.stage_index == stage).limit(1))
         count = items.dispatch(run.ctx, run.zpod_id, stage)
-        run.emit(EventKind.PROGRESS, f"stage {stage + 1}: {count} component(s) sent to the "
-                                     f"deployer workers", run.percent())
+        run.emit(EventKind.PROGRESS, items.stage_started_message(name, count), run.percent())
         return HANDED_OFF
 
     def on_success(self, session, job) -> None:

@@ -79,6 +79,10 @@ class ItemWork:
     total: int
 
 
+def stage_started_message(name: str, count: int) -> str:
+    return f"stage '{name}' started: {count} component(s)"
+
+
 def dispatch(ctx, zpod_id: int, stage: int) -> int:
     """Send a task for every component of `stage` that is not ready; how many were sent."""
     with ctx.sessions() as session:
@@ -395,6 +399,11 @@ def _done(ctx, run: JobRun, work: ItemWork, vm) -> None:
                                       on_end=deploy_succeeded)
             else:
                 job.stage, send_stage = following, following
+                names = session.scalars(select(Component.stage).where(
+                    Component.zpod_id == zpod_id, Component.stage_index == following)).all()
+                payloads.append(ctx.events.add(
+                    session, job.id, zpod_id, EventKind.PROGRESS,
+                    stage_started_message(names[0], len(names)), percent))
     for payload in payloads:
         ctx.events.publish(payload)
     if send_stage is not None:
