@@ -192,6 +192,16 @@ def simulator(stack, session_dir, vcsim_binary):
 
 
 @pytest.fixture
+def inspector(simulator):
+    """Plain pyvmomi on the test's simulator (a module may bring its own `simulator`)."""
+    from tests.vsphere_inspect import Inspector
+
+    found = Inspector(simulator)
+    yield found
+    found.close()
+
+
+@pytest.fixture
 def make_simulator(session_dir, vcsim_binary):
     """Start extra simulators with their own flags (delays, session timeouts...)."""
     started = []

@@ -277,7 +277,8 @@ def build(run: JobRun, work: ItemWork):
     source = ("create" if work.library is None else
               "clone" if work.template_moref else "import")
     made_step = f"{host}: {source}"
-    existing = vms_in_folder(si, target.folder).get(name)
+    # A first attempt has nothing to find: only a retry looks for what an earlier one made.
+    existing = vms_in_folder(si, target.folder).get(name) if component.attempts > 1 else None
     vm, state = existing if existing else (None, None)
     fresh = False
     with run.step(made_step):

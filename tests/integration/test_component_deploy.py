@@ -15,7 +15,7 @@ from nestlab import devstack
 from tests.conftest import endpoint_body
 from tests.helpers import kill, start_worker_process, wait_for_job
 from tests.integration.test_library_stage import ready_ova
-from tests.vsphere_inspect import Inspector, extra_config
+from tests.vsphere_inspect import extra_config
 
 GIB_KB = 1024 * 1024
 REPORTS_IP = {"SET.guest.ipAddress": "{{ ip }}", "guestinfo.fqdn": "{{ hostname }}.{{ domain }}"}
@@ -28,13 +28,6 @@ def simulator(session_dir, vcsim_binary):
                                flags=["-method-delay", "CreateVM_Task=300,CloneVM_Task=300"])
     yield sim
     sim.stop()
-
-
-@pytest.fixture
-def inspector(simulator):
-    found = Inspector(simulator)
-    yield found
-    found.close()
 
 
 @pytest.fixture
