@@ -15,7 +15,7 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from services.api import quotas
+from services.api import capacity, quotas
 from services.api.access import may_use_endpoint
 from services.api.context import api_context
 from services.api.jobs import create_job
@@ -85,8 +85,10 @@ def resolve(session, data: dict) -> Resolution:
             layers.append(overlay.document)
     if data.get("overrides"):
         layers.append(data["overrides"])
-    if record is None or "overlays" in result.problems:
+    if record is None:
         return result
+    # Unknown overlays are reported above; the known layers are still merged
+    # and checked, so the request's other problems are listed too.
     try:
         merged = merge_all(record.document, layers)
     except OverlayError as exc:
@@ -129,7 +131,9 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
     """Validate, admit and record a zPod, then publish its deploy job.
 
     Aborts with 422 (every problem listed), 409 (name taken, quota, no room on
-    the endpoint) before anything is written.
+    the endpoint: memory, storage, VLAN ids, subnets, with the figures) before
+    anything is written. `services.api.plans` runs the same checks without
+    writing anything.
     """
     resolution = resolve(session, data)
     if not resolution.ok:
@@ -138,6 +142,7 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
         abort(409, message=f"a zPod named '{data['name']}' already exists")
     quotas.check(session, user, resolution.profile)
     ctx = api_context()
+    capacity.check(session, resolution.endpoint, resolution.profile, ctx.settings)
     zpod = Zpod(name=data["name"], live_name=data["name"], endpoint=resolution.endpoint,
                 owner_id=user.id, profile=resolution.profile.name,
                 domain=f"{data['name']}.{ctx.settings.domain}",
