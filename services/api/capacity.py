@@ -10,9 +10,11 @@ their full size. "Free" is the vCenter figure, times its overcommit ratio
 
 * CPU: cores x `capacity_cpu_overcommit` vCPUs (MHz: a vCPU counts one core's);
 * memory: the cluster's memory x `capacity_memory_overcommit`;
-* storage: the datastore's free space when read x `capacity_storage_overcommit`.
-  Blocks nestlab's VMs had already written when it was read are counted a
-  second time, so the figure errs on the safe side.
+* storage: the datastore's free space when read, less its uncommitted space
+  (what thin disks may still grow by), x `capacity_storage_overcommit`, minus
+  the disks of nestlab zPods whose VMs did not exist yet when it was read
+  (those that existed are in the datastore's figures already). Every disk,
+  thin or not, counts at its full size: the worst case.
 
 Admission refuses a zPod short of memory, storage, a VLAN id or a subnet; a
 CPU shortfall is only a warning (vCPUs are overcommitted by design).
@@ -86,8 +88,9 @@ def figures(session, endpoint: Endpoint, settings: Settings) -> dict:
     used = held(session, endpoint)
     cores, mhz = known.get("cpu_cores"), known.get("cpu_mhz")
     memory_mb = known["memory_bytes"] / MIB if "memory_bytes" in known else None
-    datastore_free = (known["storage_free_bytes"] / GIB
-                      if "storage_free_bytes" in known else None)
+    datastore_free = ((known["storage_free_bytes"] - known.get("storage_uncommitted_bytes", 0))
+                      / GIB if "storage_free_bytes" in known else None)
+    pending_gb = max(0.0, used.storage_gb - known.get("nestlab_disk_bytes", 0) / GIB)
     per_core = mhz / cores if mhz and cores else None
 
     def free(total, ratio, taken):
@@ -118,8 +121,8 @@ def figures(session, endpoint: Endpoint, settings: Settings) -> dict:
             "total_gb": _round(known["storage_capacity_bytes"] / GIB
                                if "storage_capacity_bytes" in known else None),
             "datastore_free_gb": _round(datastore_free), "overcommit": disk_ratio,
-            "held_gb": _round(used.storage_gb),
-            "free_gb": _round(free(datastore_free, disk_ratio, used.storage_gb)),
+            "held_gb": _round(used.storage_gb), "pending_gb": _round(pending_gb),
+            "free_gb": _round(free(datastore_free, disk_ratio, pending_gb)),
         },
         **room(session, endpoint),
     }

@@ -302,9 +302,12 @@ class MemoryCapacitySchema(Schema):
 class StorageCapacitySchema(Schema):
     total_gb = fields.Float(allow_none=True)
     datastore_free_gb = fields.Float(allow_none=True, metadata={
-        "description": "free space of the datastore when read"})
+        "description": "free space of the datastore when read, less what thin disks may "
+                       "still grow by"})
     overcommit = fields.Float()
     held_gb = fields.Float(metadata={"description": "full size of live zPods' disks"})
+    pending_gb = fields.Float(metadata={"description": "of which on VMs not created yet when "
+                                                      "the datastore was read"})
     free_gb = fields.Float(allow_none=True)
 
 

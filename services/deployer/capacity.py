@@ -4,8 +4,10 @@ The API admits zPods against these figures without calling vCenter itself
 (services/api/capacity.py). They are read when an endpoint is verified and
 every `settings.capacity_refresh_interval` seconds by the beat task
 `deployer.refresh_capacity`, in one PropertyCollector call: the cluster's
-total CPU (MHz), cores, memory and host count, the datastore's capacity and
-free space.
+total CPU (MHz), cores, memory and host count, the datastore's capacity, free
+space and uncommitted space (what thin disks may still grow by). Beside them
+goes the size of the disks of nestlab VMs that existed when they were read,
+so the API does not count those twice.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from pyVmomi import vim
 from sqlalchemy import select
 
 from shared.db import transaction
-from shared.models import Endpoint, utcnow
+from shared.models import Component, Endpoint, Zpod, utcnow
 from shared.vsphere.collector import properties_by_type
 from shared.vsphere.errors import TransientError, VsphereError
 from shared.vsphere.inventory import Placement, call, locate
@@ -24,7 +26,7 @@ from shared.vsphere.inventory import Placement, call, locate
 log = logging.getLogger(__name__)
 
 CLUSTER = ["summary.totalCpu", "summary.numCpuCores", "summary.totalMemory", "summary.numHosts"]
-DATASTORE = ["summary.capacity", "summary.freeSpace"]
+DATASTORE = ["summary.capacity", "summary.freeSpace", "summary.uncommitted"]
 
 
 def read(si, place: Placement) -> dict:
@@ -40,12 +42,24 @@ def read(si, place: Placement) -> dict:
         "hosts": cluster.get("summary.numHosts"),
         "storage_capacity_bytes": datastore.get("summary.capacity"),
         "storage_free_bytes": datastore.get("summary.freeSpace"),
+        # What thin disks may still grow by, so free space can be judged in the worst case.
+        "storage_uncommitted_bytes": datastore.get("summary.uncommitted") or 0,
     }
+
+
+def disks_on_datastore(session, endpoint_id: int) -> int:
+    """Bytes of the planned disks of nestlab VMs that exist on vCenter now: the datastore's
+    free space (less uncommitted) already accounts for them."""
+    specs = session.scalars(select(Component.spec).join(Zpod).where(
+        Zpod.endpoint_id == endpoint_id, Zpod.live_name.is_not(None),
+        Component.moref.is_not(None)))
+    return sum(disk.get("size_kb", 0) for spec in specs for disk in spec.get("disks", [])) * 1024
 
 
 def store(sessions, endpoint_id: int, figures: dict) -> None:
     with transaction(sessions) as session:
         endpoint = session.get(Endpoint, endpoint_id)
+        figures = {**figures, "nestlab_disk_bytes": disks_on_datastore(session, endpoint_id)}
         endpoint.capacity, endpoint.capacity_at = figures, utcnow()
 
 
