@@ -85,10 +85,22 @@ class Client:
     def verify_endpoint(self, ref: str | int) -> dict:
         return self.request("POST", f"/endpoints/{ref}/verify")
 
+    def endpoint_capacity(self, ref: str | int) -> dict:
+        """CPU, memory, storage, VLAN ids and subnets: total, held by zPods, free."""
+        return self.request("GET", f"/endpoints/{ref}/capacity")
+
     # zPods
     def create_zpod(self, name: str, endpoint: str, profile: str = "minimal") -> dict:
         return self.request("POST", "/zpods",
                             json={"name": name, "endpoint": endpoint, "profile": profile})
+
+    def plan_zpod(self, name: str, endpoint: str, profile: str = "minimal",
+                  overlays: list[str] | None = None, overrides: dict | None = None) -> dict:
+        """What creating this zPod would do, without doing it: `ok`, every problem,
+        the merged config, the network, components, vSphere objects and capacity."""
+        return self.request("POST", "/zpods/plan", json={
+            "name": name, "endpoint": endpoint, "profile": profile,
+            "overlays": list(overlays or []), "overrides": overrides or {}})
 
     def zpod(self, ref: str | int) -> dict:
         return self.request("GET", f"/zpods/{ref}")

@@ -1,12 +1,14 @@
-"""`nestlab zpods`: create (with live progress), list, show and destroy zPods."""
+"""`nestlab zpods`: plan, create (with live progress), list, show and destroy zPods."""
 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import typer
 from rich.live import Live
 
+from nestlab.cli.plans import overrides_from, show_plan
 from nestlab.cli.progress import follow
 from nestlab.cli.session import api, state
 
@@ -45,6 +47,25 @@ def create(name: str, endpoint: str = typer.Option(..., "--endpoint", "-e"),
         _finish(client, client.job(zpod["job_id"]), f"deploy {name}", wait)
         if wait and state.out.fmt == "table":
             show_zpod(client.zpod(name))
+
+
+@app.command()
+def plan(name: str, endpoint: str = typer.Option(..., "--endpoint", "-e"),
+         profile: str = typer.Option("minimal", "--profile", "-p"),
+         overlay: list[str] = typer.Option(None, "--overlay", help="A named overlay; repeat "
+                                                                   "to apply several in order."),
+         set_: list[str] = typer.Option(None, "--set", help="path=value override, e.g. "
+                                                            "stages.hosts.items.esxi{n}.count=2"),
+         overrides: Path = typer.Option(None, "--overrides", help="Overrides file (YAML or "
+                                                                  "JSON); - for stdin.")):
+    """Show what creating a zPod would do, without doing it; exit 1 when it would be refused."""
+    body = overrides_from(overrides, set_ or [])
+    with api() as client:
+        result = client.plan_zpod(name, endpoint=endpoint, profile=profile,
+                                  overlays=overlay or [], overrides=body)
+    show_plan(result)
+    if not result["ok"]:
+        raise typer.Exit(1)
 
 
 def show_zpod(zpod: dict) -> None:

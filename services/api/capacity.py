@@ -155,8 +155,12 @@ def shortfalls(needed: dict, free: dict) -> dict[str, dict]:
     return short
 
 
+COUNTED = {"vlans": "vlan", "subnets": "subnet"}
+
+
 def describe(short: dict[str, dict]) -> list[str]:
-    return [f"{name}: needs {f['needed']} {f['unit']}, {f['free']} {f['unit']} free"
+    return [f"no free {COUNTED[name]} left" if name in COUNTED
+            else f"{name}: needs {f['needed']} {f['unit']}, {f['free']} {f['unit']} free"
             for name, f in short.items()]
 
 

@@ -54,7 +54,9 @@ def _capacity(session, result: Resolution, settings: Settings, warnings: list) -
     document = capacity.figures(session, result.endpoint, settings)
     needed, free = capacity.needed_and_free(document, capacity.profile_sizing(result.profile))
     short = capacity.shortfalls(needed, free)
-    for message in capacity.describe(short):
+    # VLAN ids and subnets are reported under "network" (see _network).
+    sized = {name: f for name, f in short.items() if name not in capacity.COUNTED}
+    for message in capacity.describe(sized):
         result.problem("capacity", message)
     if not document["known"]:
         warnings.append(capacity.UNKNOWN)
