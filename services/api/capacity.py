@@ -128,10 +128,11 @@ def figures(session, endpoint: Endpoint, settings: Settings) -> dict:
     }
 
 
-def needed_and_free(document: dict, sizing: Sizing) -> tuple[dict, dict]:
-    """What one more zPod of `sizing` needs, and what is free, by resource."""
+def needed_and_free(document: dict, sizing: Sizing, networks: int = 1) -> tuple[dict, dict]:
+    """What `sizing` more (with `networks` new VLAN ids and subnets) needs, and what
+    is free, by resource."""
     needed = {"vcpus": sizing.vcpus, "memory_mb": sizing.memory_mb,
-              "storage_gb": _round(sizing.storage_gb), "vlans": 1, "subnets": 1}
+              "storage_gb": _round(sizing.storage_gb), "vlans": networks, "subnets": networks}
     free = {"vcpus": document["cpu"]["free_vcpus"], "memory_mb": document["memory"]["free_mb"],
             "storage_gb": document["storage"]["free_gb"],
             "vlans": document["vlans"]["free"], "subnets": document["subnets"]["free"]}
@@ -164,10 +165,12 @@ def describe(short: dict[str, dict]) -> list[str]:
             for name, f in short.items()]
 
 
-def check(session, endpoint: Endpoint, profile: Profile, settings: Settings) -> None:
-    """409 with the figures when a zPod of `profile` does not fit on the endpoint."""
+def check(session, endpoint: Endpoint, profile: Profile, settings: Settings,
+          what: str = "this zPod", networks: int = 1) -> None:
+    """409 with the figures when `profile`'s VMs (a new zPod's, with its own network,
+    or components added to a live one, `networks=0`) do not fit on the endpoint."""
     document = figures(session, endpoint, settings)
-    short = shortfalls(*needed_and_free(document, profile_sizing(profile)))
+    short = shortfalls(*needed_and_free(document, profile_sizing(profile), networks))
     if short:
-        abort(409, message=f"endpoint '{endpoint.name}' has no room for this zPod: "
+        abort(409, message=f"endpoint '{endpoint.name}' has no room for {what}: "
                            + "; ".join(describe(short)), errors=short)

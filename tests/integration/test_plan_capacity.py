@@ -167,3 +167,17 @@ def test_a_zpod_that_does_not_fit_is_refused_with_the_figures(client, app, worke
     assert planned["problems"]["capacity"] == [
         f"memory: needs {needed} MB, {total_mb} MB free"]
     assert planned["network"]["vlan"] == 100, "the network plan is still shown"
+
+    # A component added to a live zPod needs room too (but no network of its own).
+    created = client.post("/api/v1/zpods", json={"name": "fits", "endpoint": "sim",
+                                                 "profile": "minimal"}).get_json()
+    assert wait_for_job(client, created["job_id"])["status"] == "succeeded"
+    item = {"role": "esxi", "hostname": "esxi9", "host_octet": 19, "memory_mb": 32768}
+    refused = client.post("/api/v1/zpods/fits/components", json=item)
+    assert refused.status_code == 409, refused.get_json()
+    assert "no room for this component: memory" in refused.get_json()["message"]
+    assert set(refused.get_json()["errors"]) == {"memory"}
+    small = client.post("/api/v1/zpods/fits/components", json={**item, "memory_mb": 1024})
+    assert small.status_code == 202, small.get_json()
+    job_id = int(small.headers["Location"].rsplit("/", 1)[1])
+    assert wait_for_job(client, job_id)["status"] == "succeeded"
