@@ -1,8 +1,9 @@
 """`nestlab zpods plan`: what creating a zPod would do, shown without doing it.
 
 Overrides come from a file (`--overrides`, YAML or JSON) and from `--set
-path=value` options merged over it. A path is dotted; under `stages` and
-`items` a part names a list item (a stage by name, an item by host name), so
+path=value` options merged over it (for `plan` and `create` alike). A path
+is dotted; under `stages` and `items` a part names a list item (a stage by
+name, an item by host name), so
 
     --set stages.hosts.items.esxi{n}.count=2
 
@@ -11,8 +12,6 @@ becomes `{"stages": {"$items": {"hosts": {"items": {"$items": {"esxi{n}":
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import typer
 import yaml
@@ -54,16 +53,11 @@ def merge(base: dict, extra: dict) -> dict:
     return result
 
 
-def overrides_from(path: Path | None, settings: list[str]) -> dict:
-    found: dict = {}
-    if path is not None:
-        text = path.read_text() if str(path) != "-" else typer.get_text_stream("stdin").read()
-        found = yaml.safe_load(text) or {}
-        if not isinstance(found, dict):
-            raise typer.BadParameter("must hold a mapping", param_hint="--overrides")
+def apply_settings(overrides: dict, settings: list[str]) -> dict:
+    """`overrides` (from a file) with every `--set path=value` merged over it, in order."""
     for text in settings:
-        found = merge(found, setting(text))
-    return found
+        overrides = merge(overrides, setting(text))
+    return overrides
 
 
 def show_plan(result: dict) -> None:

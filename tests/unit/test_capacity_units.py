@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nestlab.cli.plans import overrides_from
+from nestlab.cli.plans import apply_settings
 from services.api.capacity import describe, needed_and_free, profile_sizing, shortfalls
 from shared.contract import Tasks
 from shared.profiles import MINIMAL
@@ -42,11 +42,9 @@ def test_beat_refreshes_capacity_on_its_interval(tmp_path):
     assert entry["task"] == Tasks.REFRESH_CAPACITY.name and entry["schedule"] == 120
 
 
-def test_set_paths_edit_named_list_items(tmp_path):
-    file = tmp_path / "o.yaml"
-    file.write_text("description: from file\n")
-    assert overrides_from(file, ["stages.hosts.items.esxi{n}.count=2",
-                                 "stages.hosts.items.esxi{n}.nested_hv=true"]) == {
+def test_set_paths_edit_named_list_items():
+    assert apply_settings({"description": "from file"}, [
+        "stages.hosts.items.esxi{n}.count=2", "stages.hosts.items.esxi{n}.nested_hv=true"]) == {
         "description": "from file",
         "stages": {"$items": {"hosts": {"items": {"$items": {
             "esxi{n}": {"count": 2, "nested_hv": True}}}}}}}
