@@ -22,6 +22,7 @@ CPU shortfall is only a warning (vCPUs are overcommitted by design).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from flask_smorest import abort
@@ -82,6 +83,11 @@ def _round(value: float | None, digits: int = 1) -> float | None:
     return None if value is None else round(value, digits)
 
 
+def _whole(value: float | None) -> int | None:
+    """Whole units (MB, MHz, vCPUs), rounded down: a part of one is not free."""
+    return None if value is None else math.floor(value)
+
+
 def figures(session, endpoint: Endpoint, settings: Settings) -> dict:
     """The endpoint's capacity document: vCenter's totals, what nestlab holds, what is free."""
     known = endpoint.capacity or {}
@@ -108,14 +114,14 @@ def figures(session, endpoint: Endpoint, settings: Settings) -> dict:
         "cpu": {
             "total_mhz": mhz, "total_cores": cores, "overcommit": cpu_ratio,
             "held_vcpus": used.vcpus,
-            "held_mhz": _round(used.vcpus * per_core if per_core else None, 0),
-            "free_vcpus": _round(free(cores, cpu_ratio, used.vcpus)),
-            "free_mhz": _round(free(mhz, cpu_ratio, used.vcpus * (per_core or 0)), 0),
+            "held_mhz": _whole(used.vcpus * per_core if per_core else None),
+            "free_vcpus": _whole(free(cores, cpu_ratio, used.vcpus)),
+            "free_mhz": _whole(free(mhz, cpu_ratio, used.vcpus * (per_core or 0))),
         },
         "memory": {
-            "total_mb": _round(memory_mb, 0), "overcommit": mem_ratio,
+            "total_mb": _whole(memory_mb), "overcommit": mem_ratio,
             "held_mb": used.memory_mb,
-            "free_mb": _round(free(memory_mb, mem_ratio, used.memory_mb), 0),
+            "free_mb": _whole(free(memory_mb, mem_ratio, used.memory_mb)),
         },
         "storage": {
             "total_gb": _round(known["storage_capacity_bytes"] / GIB

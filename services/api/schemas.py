@@ -251,8 +251,8 @@ class PlanObjectSchema(Schema):
 
 
 class PlanResourcesSchema(Schema):
-    vcpus = fields.Float(allow_none=True)
-    memory_mb = fields.Float(allow_none=True)
+    vcpus = fields.Integer(allow_none=True)
+    memory_mb = fields.Integer(allow_none=True)
     storage_gb = fields.Float(allow_none=True)
     vlans = fields.Integer(allow_none=True)
     subnets = fields.Integer(allow_none=True)
@@ -285,21 +285,21 @@ class ZpodPlanResultSchema(Schema):
 
 
 class CpuCapacitySchema(Schema):
-    total_mhz = fields.Float(allow_none=True)
+    total_mhz = fields.Integer(allow_none=True)
     total_cores = fields.Integer(allow_none=True)
     overcommit = fields.Float(metadata={"description": "vCPUs allowed per core"})
     held_vcpus = fields.Integer(metadata={"description": "planned vCPUs of live zPods"})
-    held_mhz = fields.Float(allow_none=True, metadata={"description": "one core's MHz per "
-                                                                      "held vCPU"})
-    free_vcpus = fields.Float(allow_none=True)
-    free_mhz = fields.Float(allow_none=True)
+    held_mhz = fields.Integer(allow_none=True, metadata={"description": "one core's MHz per "
+                                                                        "held vCPU"})
+    free_vcpus = fields.Integer(allow_none=True)
+    free_mhz = fields.Integer(allow_none=True)
 
 
 class MemoryCapacitySchema(Schema):
-    total_mb = fields.Float(allow_none=True)
+    total_mb = fields.Integer(allow_none=True)
     overcommit = fields.Float()
     held_mb = fields.Integer()
-    free_mb = fields.Float(allow_none=True)
+    free_mb = fields.Integer(allow_none=True)
 
 
 class StorageCapacitySchema(Schema):
