@@ -168,6 +168,17 @@ def test_a_zpod_that_does_not_fit_is_refused_with_the_figures(client, app, worke
         f"memory: needs {needed} MB, {total_mb} MB free"]
     assert planned["network"]["vlan"] == 100, "the network plan is still shown"
 
+    # Storage, judged with the worst-case ratio on a datastore made to look tiny.
+    app.extensions["nestlab"].settings = app.extensions["nestlab"].settings.with_overrides(
+        capacity_storage_overcommit=0.0001)
+    refused = client.post("/api/v1/zpods", json={"name": "disks", "endpoint": "sim",
+                                                 "profile": "minimal"})
+    assert refused.status_code == 409, refused.get_json()
+    assert set(refused.get_json()["errors"]) == {"storage"}
+    assert refused.get_json()["errors"]["storage"]["needed"] == MINIMAL_GB
+    app.extensions["nestlab"].settings = app.extensions["nestlab"].settings.with_overrides(
+        capacity_storage_overcommit=1000.0)
+
     # A component added to a live zPod needs room too (but no network of its own).
     created = client.post("/api/v1/zpods", json={"name": "fits", "endpoint": "sim",
                                                  "profile": "minimal"}).get_json()
