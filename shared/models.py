@@ -180,6 +180,10 @@ class Endpoint(Base):
     status: Mapped[str] = mapped_column(String(20), default="unverified")
     status_message: Mapped[str | None] = mapped_column(Text)
     verified_at: Mapped[datetime | None]
+    # The cluster's and datastore's figures as the deployer last read them
+    # (services/deployer/capacity.py), and when; NULL until the first verify.
+    capacity: Mapped[dict | None] = mapped_column(JSON)
+    capacity_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property

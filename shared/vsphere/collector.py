@@ -170,3 +170,16 @@ def _wait_with_updates(si, tasks: list, props: list[str], timeout: float) -> dic
     finally:
         task_filter.Destroy()
     return done
+
+
+def properties_by_type(si, objects: Iterable, wanted: dict) -> dict:
+    """Like `properties`, for objects of several types in one call: `wanted` maps
+    type -> properties. {managed object id: {property: value}}."""
+    objects = list(objects)
+    if not objects:
+        return {}
+    spec = PC.FilterSpec(
+        objectSet=[PC.ObjectSpec(obj=obj, skip=False) for obj in objects],
+        propSet=[PC.PropertySpec(type=t, pathSet=props, all=False) for t, props in wanted.items()],
+    )
+    return {oc.obj._moId: _as_dict(oc) for oc in _collect(si, spec)}
