@@ -50,6 +50,8 @@ class Settings:
       NESTLAB_PROGRESS_INTERVAL   seconds between progress events of a transfer (2)
       NESTLAB_UPLOAD_CHUNK_MAX    largest chunk one upload request may carry (64 MiB)
       NESTLAB_PUBLIC_URL          base URL of the API as people reach it (links in chat)
+      NESTLAB_GUEST_SHUTDOWN_TIMEOUT  seconds a `stop` waits for guests to shut down
+                                  before powering them off (120)
     Live event stream (Server-Sent Events, per API process):
       NESTLAB_SSE_KEEPALIVE       seconds of silence before a keep-alive comment (15)
       NESTLAB_SSE_POLL_INTERVAL   seconds between database checks when Redis
@@ -86,6 +88,7 @@ class Settings:
     task_retry_max: int = 5
     task_retry_backoff: float = 2.0
     vsphere_timeout: float = 60.0
+    guest_shutdown_timeout: int = 120
     events_stream: str = "nestlab:events"
     events_stream_maxlen: int = 100_000
     library_dir: Path | None = None
@@ -148,6 +151,7 @@ class Settings:
             "NESTLAB_REPUBLISH_INTERVAL": ("republish_interval", float),
             "NESTLAB_TASK_RETRY_MAX": ("task_retry_max", int),
             "NESTLAB_VSPHERE_TIMEOUT": ("vsphere_timeout", float),
+            "NESTLAB_GUEST_SHUTDOWN_TIMEOUT": ("guest_shutdown_timeout", int),
             "NESTLAB_LIBRARY_DOWNLOADS": ("library_downloads", int),
             "NESTLAB_LIBRARY_MIN_FREE": ("library_min_free", int),
             "NESTLAB_DOWNLOAD_TIMEOUT": ("download_timeout", float),

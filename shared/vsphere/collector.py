@@ -127,39 +127,55 @@ def wait_for_tasks(si, tasks: list, action: str, timeout: float = 600.0) -> None
     try:
         current = properties(si, tasks, vim.Task, props)
         pending = [t for t in tasks if not _task_outcome(current[t._moId])]
-        if pending:
-            _wait_with_updates(si, pending, props, timeout)
+        if pending and watch(si, pending, vim.Task, props, _task_outcome, timeout):
+            raise TransientError(f"vCenter tasks still running after {timeout:.0f}s")
     except Exception as exc:  # noqa: BLE001 - translated into a typed error
         raise translate(exc, action) from exc
 
 
-def _wait_with_updates(si, tasks: list, props: list[str], timeout: float) -> None:
+def wait_for_value(si, objects: list, vimtype, path: str, value, timeout: float) -> list:
+    """Wait until property `path` of every object equals `value`, at most `timeout`
+    seconds; return the objects that did not get there (e.g. VMs still powered on)."""
+    return watch(si, objects, vimtype, [path], lambda state: state.get(path) == value, timeout)
+
+
+def watch(si, objects: list, vimtype, props: list[str], settled, timeout: float) -> list:
+    """Follow `props` of `objects` with WaitForUpdatesEx until `settled(values)` holds
+    for each; return the objects still unsettled when `timeout` runs out.
+
+    The first update carries the current values, so objects already settled
+    cost nothing more; after that the call blocks server-side until something
+    changes, never a polling loop.
+    """
+    if not objects:
+        return []
     pc = content(si).propertyCollector
     spec = PC.FilterSpec(
-        objectSet=[PC.ObjectSpec(obj=task, skip=False) for task in tasks],
-        propSet=[PC.PropertySpec(type=vim.Task, pathSet=props, all=False)],
+        objectSet=[PC.ObjectSpec(obj=obj, skip=False) for obj in objects],
+        propSet=[PC.PropertySpec(type=vimtype, pathSet=props, all=False)],
     )
-    task_filter = pc.CreateFilter(spec, True)
-    pending = {task._moId: {} for task in tasks}
+    object_filter = pc.CreateFilter(spec, True)
+    pending = {obj._moId: (obj, {}) for obj in objects}
     deadline = time.monotonic() + timeout
     version = ""
     try:
         while pending:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TransientError(f"vCenter tasks still running after {timeout:.0f}s")
-            options = PC.WaitOptions(maxWaitSeconds=int(min(remaining, 60)) or 1)
+                break
+            options = PC.WaitOptions(maxWaitSeconds=max(1, int(min(remaining, 60))))
             update = pc.WaitForUpdatesEx(version, options)
             if update is None:
                 continue
             version = update.version
             for filter_set in update.filterSet or []:
-                for obj in filter_set.objectSet or []:
-                    state = pending.get(obj.obj._moId)
-                    if state is None:
+                for change in filter_set.objectSet or []:
+                    hit = pending.get(change.obj._moId)
+                    if hit is None:
                         continue
-                    state.update({change.name: change.val for change in obj.changeSet or []})
-                    if _task_outcome(state):
-                        del pending[obj.obj._moId]
+                    hit[1].update({c.name: c.val for c in change.changeSet or []})
+                    if settled(hit[1]):
+                        del pending[change.obj._moId]
     finally:
-        task_filter.Destroy()
+        object_filter.Destroy()
+    return [obj for obj, _ in pending.values()]
