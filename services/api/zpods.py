@@ -39,6 +39,7 @@ def zpod_view(zpod: Zpod) -> dict:
         "components": [{
             "hostname": c.hostname, "fqdn": f"{c.hostname}.{zpod.domain}", "role": c.role,
             "ip": c.ip, "vm_name": c.vm_name, "moref": c.moref, "status": c.status,
+            "power_state": c.power_state,
         } for c in zpod.components],
         "job_id": job_id, "created_at": zpod.created_at, "updated_at": zpod.updated_at,
     }
