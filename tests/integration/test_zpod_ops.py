@@ -86,7 +86,7 @@ def test_stop_without_tools_powers_off_then_start_and_idempotence(client, worker
     assert sorted(messages(again)) == sorted(f"{h}: already powered off" for h in HOSTS)
 
     job = run(client, "/api/v1/zpods/pw1/power", {"action": "start"})
-    assert f"esxi2: powered on" in messages(job)
+    assert "esxi2: powered on" in messages(job)
     assert states(inspector, "pw1") == dict.fromkeys(HOSTS, ON)
     assert power_states(client, "pw1") == dict.fromkeys(HOSTS, ON)
 
