@@ -12,27 +12,11 @@ from sqlalchemy import select
 from shared.contract import Tasks
 from shared.models import AuditEntry, Component, Job, Zpod
 from shared.vsphere.collector import wait_for_value
-from tests.conftest import endpoint_body
 from tests.helpers import wait_for_job
 from tests.integration.test_zpod_lifecycle import deploy
-from tests.vsphere_inspect import Inspector
 
 HOSTS = ("router", "esxi1", "esxi2", "esxi3")
 ON, OFF = "poweredOn", "poweredOff"
-
-
-@pytest.fixture
-def inspector(simulator):
-    found = Inspector(simulator)
-    yield found
-    found.close()
-
-
-@pytest.fixture
-def endpoint(client, simulator):
-    response = client.post("/api/v1/endpoints", json=endpoint_body(simulator))
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def deployed(client, name: str) -> dict:
