@@ -15,22 +15,29 @@ app = typer.Typer(no_args_is_help=True)
 COLUMNS = [("id", "ID"), ("name", "NAME"), ("status", "STATUS"), ("endpoint", "ENDPOINT"),
            ("profile", "PROFILE"), ("network.subnet", "SUBNET"), ("network.vlan", "VLAN")]
 COMPONENTS = [("hostname", "HOSTNAME"), ("fqdn", "FQDN"), ("ip", "IP"), ("role", "ROLE"),
-              ("vm_name", "VM"), ("moref", "MOREF"), ("status", "STATUS")]
+              ("vm_name", "VM"), ("moref", "MOREF"), ("status", "STATUS"),
+              ("power_state", "POWER")]
 DETAIL = COLUMNS + [("domain", "DOMAIN"), ("network.gateway", "GATEWAY"),
                     ("network.dns", "DNS"), ("status_message", "MESSAGE"),
                     ("job_id", "LAST JOB"), ("created_at", "CREATED")]
 
 
-def _finish(client, job: dict, title: str, wait: bool) -> None:
+CLEAN_UP_HINT = "after fixing the cause: `nestlab zpods destroy NAME` cleans up what was made"
+
+
+def finish(client, job: dict, title: str, wait: bool,
+           hint: str | None = CLEAN_UP_HINT) -> dict:
+    """Follow the job when asked to (exit 1 if it fails); return it."""
     if not wait:
         state.out.say(f"job {job['id']} queued; follow it with `nestlab jobs watch {job['id']}`")
-        return
+        return job
     job = follow(client, job["id"], state.out.err, title)
     if job["status"] != "succeeded":
         state.out.error(f"{job['error']}")
-        state.out.say("after fixing the cause: `nestlab zpods destroy NAME` cleans up what "
-                      "was made")
+        if hint:
+            state.out.say(hint)
         raise typer.Exit(1)
+    return job
 
 
 @app.command()
@@ -42,7 +49,7 @@ def create(name: str, endpoint: str = typer.Option(..., "--endpoint", "-e"),
         zpod = client.create_zpod(name, endpoint=endpoint, profile=profile)
         if state.out.fmt != "table" or not wait:
             state.out.data(zpod, DETAIL)
-        _finish(client, client.job(zpod["job_id"]), f"deploy {name}", wait)
+        finish(client, client.job(zpod["job_id"]), f"deploy {name}", wait)
         if wait and state.out.fmt == "table":
             show_zpod(client.zpod(name))
 
@@ -98,6 +105,6 @@ def destroy(ref: str, wait: bool = typer.Option(False, "--wait", "-w"),
         typer.confirm(f"destroy zPod '{ref}'?", abort=True)
     with api() as client:
         zpod = client.destroy_zpod(ref)
-        _finish(client, client.job(zpod["job_id"]), f"destroy {ref}", wait)
+        finish(client, client.job(zpod["job_id"]), f"destroy {ref}", wait)
         if wait:
             state.out.say(f"zPod '{ref}' destroyed")
