@@ -43,8 +43,8 @@ class Target:
 def settle(si, targets: list[Target], method: str, wanted, what: str) -> None:
     """Run `method` (e.g. PowerOffVM_Task) on every target's VM and wait.
 
-    A task that fails because the VM got to `wanted` on its own meanwhile
-    (a guest finishing its shutdown just then) is not an error.
+    With `wanted`, a task that fails because the VM got to that state on its
+    own meanwhile (a guest finishing its shutdown just then) is not an error.
     """
     if not targets:
         return
@@ -52,6 +52,8 @@ def settle(si, targets: list[Target], method: str, wanted, what: str) -> None:
     try:
         wait_for_tasks(si, tasks, what)
     except VsphereError:
+        if wanted is None:
+            raise
         states = properties(si, [t.vm for t in targets], vim.VirtualMachine,
                             ["runtime.powerState"])
         if any(s.get("runtime.powerState") != wanted for s in states.values()):
@@ -109,7 +111,7 @@ class PowerFlow:
                                              "(start it instead)")
             else:
                 todo.append(target)
-        settle(live.si, todo, "ResetVM_Task", ON, "reset")
+        settle(live.si, todo, "ResetVM_Task", None, "reset")
         _merge_result(run, {"reset": sorted(done | {t.hostname for t in todo})})
         self._announce(run, todo, "reset")
 
@@ -117,7 +119,7 @@ class PowerFlow:
         todo = self._skip_in_state(run, targets, OFF, "already powered off")
         asked, force = [], [t for t in todo if t.state != ON]  # suspended: no guest to ask
         for target in (t for t in todo if t.state == ON):
-            if self._ask_guest(run, target):
+            if self.ask_guest(run, target):
                 asked.append(target)
             else:
                 force.append(target)
@@ -136,7 +138,7 @@ class PowerFlow:
         settle(live.si, force, "PowerOffVM_Task", OFF, "power off")
         self._announce(run, force, "powered off")
 
-    def _ask_guest(self, run, target: Target) -> bool:
+    def ask_guest(self, run, target: Target) -> bool:
         """Ask the guest to shut down; False when it cannot (no running VMware Tools)."""
         cannot = f"{target.hostname}: VMware Tools not running, guest shutdown not possible; " \
                  "powering off"

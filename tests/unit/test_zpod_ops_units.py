@@ -1,9 +1,15 @@
-"""The drift comparison of one component and the job-kind contract, without vCenter."""
+"""Decisions of the zPod operations that need no vCenter: the drift of one component,
+what a stop does when a guest cannot shut down, the job-kind contract."""
 
 from __future__ import annotations
 
+import pytest
+from pyVmomi import vim
+
 from services.deployer.drift import component_drift
+from services.deployer.power import PowerFlow, Target
 from shared.contract import TASK_FOR_JOB_KIND
+from shared.errors import PermanentError
 from shared.models import Component, JobKind
 
 VM = {"runtime.powerState": "poweredOn", "config.hardware.numCPU": 4,
@@ -46,3 +52,52 @@ def test_a_missing_vm_counts_only_once_it_was_built():
 def test_every_zpod_operation_has_a_deployer_task():
     for kind in (JobKind.POWER, JobKind.REMOVE_COMPONENT, JobKind.CHECK):
         assert TASK_FOR_JOB_KIND[kind].queue == "deployer"
+
+
+class FakeRun:
+    """Collects a flow's events."""
+
+    def __init__(self):
+        self.events = []
+
+    def emit(self, kind, message, percent=None):
+        self.events.append((kind, message))
+
+    def percent(self):
+        return None
+
+
+class GuestVM:
+    """A VM whose Tools look running but whose ShutdownGuest answers `fault`."""
+
+    def __init__(self, fault=None):
+        self.fault, self.asked = fault, 0
+
+    def ShutdownGuest(self):  # noqa: N802 - the vSphere method's name
+        self.asked += 1
+        if self.fault is not None:
+            raise self.fault
+
+
+def target(vm) -> Target:
+    return Target(esxi(), vm, {"runtime.powerState": "poweredOn",
+                               "guest.toolsRunningStatus": "guestToolsRunning"})
+
+
+def test_tools_unavailable_means_power_off_instead():
+    run, vm = FakeRun(), GuestVM(vim.fault.ToolsUnavailable())
+    assert PowerFlow().ask_guest(run, target(vm)) is False
+    assert vm.asked == 1
+    assert run.events == [("progress", "esxi1: VMware Tools not running, guest shutdown not "
+                                       "possible; powering off")]
+
+
+def test_a_guest_with_tools_is_asked_to_shut_down():
+    run, vm = FakeRun(), GuestVM()
+    assert PowerFlow().ask_guest(run, target(vm)) is True
+    assert run.events == [("progress", "esxi1: guest shutdown requested")]
+
+
+def test_other_shutdown_faults_fail_the_job_readably():
+    with pytest.raises(PermanentError, match="shut down the guest of 'esxi1'"):
+        PowerFlow().ask_guest(FakeRun(), target(GuestVM(vim.fault.InvalidState())))
