@@ -35,6 +35,9 @@ class Tasks:
     POWER = TaskName("deployer.power", Queues.DEPLOYER)
     REMOVE_COMPONENT = TaskName("deployer.remove_component", Queues.DEPLOYER)
     CHECK_ZPOD = TaskName("deployer.check_zpod", Queues.DEPLOYER)
+    # One component (VM) of a deploy job's current stage; a stage's items run in
+    # parallel across deployer workers.
+    DEPLOY_ITEM = TaskName("deployer.deploy_item", Queues.DEPLOYER, ("component_id",))
     # Periodic (beat): publish jobs the broker never took or may have lost.
     REPUBLISH_JOBS = TaskName("deployer.republish_jobs", Queues.DEPLOYER, ())
     SYNC_LIBRARY = TaskName("library.sync_library", Queues.LIBRARY)
@@ -50,6 +53,8 @@ class Tasks:
 # The task that runs each kind of job (see shared.models.JobKind).
 TASK_FOR_JOB_KIND: dict[str, TaskName] = {
     "deploy": Tasks.DEPLOY_ZPOD,
+    # Adding a component to a live zPod is a deploy that finds only it to build.
+    "add_component": Tasks.DEPLOY_ZPOD,
     "destroy": Tasks.DESTROY_ZPOD,
     "verify": Tasks.VERIFY_ENDPOINT,
     "power": Tasks.POWER,

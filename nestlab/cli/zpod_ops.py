@@ -29,7 +29,7 @@ def power(ref: str, action: str = typer.Argument(..., help="start, stop, powerof
         raise typer.BadParameter(f"choose one of {', '.join(ACTIONS)}", param_hint="ACTION")
     with api() as client:
         job = client.power_zpod(ref, action, component=component, timeout=timeout)
-        job = finish(client, job, f"{action} {component or ref}", wait, hint=None)
+        job = finish(client, job, f"{action} {component or ref}", wait, hint=False)
         if wait:
             states = job["result"].get("power_states", {})
             state.out.data([{"hostname": h, "power_state": s} for h, s in states.items()],
@@ -41,7 +41,7 @@ def check(ref: str, wait: bool = typer.Option(False, "--wait", "-w",
                                               help="Wait and print the differences.")):
     """Compare a zPod with vCenter: missing or extra VMs, power states, sizes, network."""
     with api() as client:
-        job = finish(client, client.check_zpod(ref), f"check {ref}", wait, hint=None)
+        job = finish(client, client.check_zpod(ref), f"check {ref}", wait, hint=False)
         if not wait:
             return
         found = job["result"].get("drift", [])
@@ -60,6 +60,6 @@ def remove_component(ref: str, hostname: str,
         typer.confirm(f"destroy the VM of '{hostname}' in zPod '{ref}'?", abort=True)
     with api() as client:
         finish(client, client.remove_component(ref, hostname), f"remove {hostname}", wait,
-                hint=None)
+                hint=False)
         if wait:
             state.out.say(f"component '{hostname}' removed from zPod '{ref}'")

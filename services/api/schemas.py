@@ -111,6 +111,8 @@ class ComponentSchema(Schema):
     vm_name = fields.String()
     moref = fields.String(allow_none=True)
     status = fields.String()
+    stage = fields.String(metadata={"description": "the profile stage it is built in"})
+    error = fields.String(allow_none=True)
     power_state = fields.String(allow_none=True, metadata={
         "description": "poweredOn, poweredOff or suspended, as last read by a job; null "
                        "before any"})
@@ -193,7 +195,8 @@ class JobSchema(Schema):
         "description": "what the job found or did, e.g. `drift` (a check) or `power_states`"})
     soap_calls = fields.Function(
         lambda job: (job.result or {}).get("soap_calls"),
-        metadata={"description": "SOAP calls to vCenter by the last attempt"})
+        metadata={"description": "SOAP calls to vCenter made for the job (all its tasks "
+                                 "and attempts)"})
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)

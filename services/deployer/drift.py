@@ -17,7 +17,7 @@ from shared.events import EventKind
 from shared.models import Component, Job
 
 # Component statuses that mean "its VM was made" (others were never built).
-BUILT = ("created", "running")
+BUILT = ("created", "running", "ready")
 
 
 def drift(kind: str, message: str, hostname: str | None = None, expected=None,
