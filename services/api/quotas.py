@@ -11,14 +11,9 @@ from __future__ import annotations
 from flask_smorest import abort
 from sqlalchemy import func, select
 
+from services.api.capacity import Sizing, profile_sizing
 from shared.models import Component, User, Zpod
 from shared.profiles import Profile
-
-
-def sizing(profile: Profile) -> tuple[int, int]:
-    """(vCPUs, memory in MB) of a zPod of this profile."""
-    vms = [(item, len(item.expand())) for item in profile.items]
-    return (sum(item.cpus * n for item, n in vms), sum(item.memory_mb * n for item, n in vms))
 
 
 def usage(session, user: User) -> dict:
@@ -29,15 +24,28 @@ def usage(session, user: User) -> dict:
             "memory_mb": sum(spec.get("memory_mb", 0) for spec in specs)}
 
 
-def check(session, user: User, profile: Profile) -> None:
-    """409 naming the first limit a new zPod of `profile` would exceed."""
+def exceeded(session, user: User, profile: Profile | None) -> list[str]:
+    """Every limit a new zPod of `profile` would take the user past, as messages.
+
+    Without a profile (a request whose configuration is invalid) only the
+    number of zPods is checked.
+    """
     used = usage(session, user)
-    cpus, mb = sizing(profile)
+    asked = profile_sizing(profile) if profile is not None else Sizing()
     wanted = (("max_zpods", used["zpods"] + 1, "live zPods"),
-              ("max_vcpu", used["vcpu"] + cpus, "vCPUs"),
-              ("max_memory_mb", used["memory_mb"] + mb, "MB of memory"))
+              ("max_vcpu", used["vcpu"] + asked.vcpus, "vCPUs"),
+              ("max_memory_mb", used["memory_mb"] + asked.memory_mb, "MB of memory"))
+    problems = []
     for field, total, unit in wanted:
         limit = getattr(user, field)
         if limit is not None and total > limit:
-            abort(409, message=f"quota exceeded: {field} is {limit} {unit} and this zPod "
-                               f"would bring {user.name} to {total}")
+            problems.append(f"quota exceeded: {field} is {limit} {unit} and this zPod "
+                            f"would bring {user.name} to {total}")
+    return problems
+
+
+def check(session, user: User, profile: Profile) -> None:
+    """409 naming the first limit a new zPod of `profile` would exceed."""
+    problems = exceeded(session, user, profile)
+    if problems:
+        abort(409, message=problems[0])

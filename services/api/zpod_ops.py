@@ -14,7 +14,7 @@ from flask_smorest import abort
 from services.api.context import api_context
 from services.api.jobs import create_job
 from services.api.schemas import JobSchema, PowerSchema
-from services.api.zpods import _active_job, blp, get_zpod_or_404
+from services.api.zpods import blp, get_zpod_or_404, refuse_if_busy
 from shared.models import Component, Job, JobKind, Zpod, ZpodStatus
 
 OPERABLE = (ZpodStatus.READY, ZpodStatus.FAILED)
@@ -26,10 +26,7 @@ def operable_zpod(ref: str) -> Zpod:
     if zpod.status not in OPERABLE:
         abort(409, message=f"zPod '{zpod.name}' is {zpod.status}; operations need it ready "
                            "or failed")
-    active = _active_job(zpod)
-    if active is not None:
-        abort(409, message=f"zPod '{zpod.name}' has a {active.kind} job in progress "
-                           f"(job {active.id}); wait for it to end")
+    refuse_if_busy(zpod)
     return zpod
 
 

@@ -15,7 +15,7 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from services.api import quotas
+from services.api import capacity, quotas
 from services.api.access import may_use_endpoint
 from services.api.context import api_context
 from services.api.jobs import create_job
@@ -85,8 +85,10 @@ def resolve(session, data: dict) -> Resolution:
             layers.append(overlay.document)
     if data.get("overrides"):
         layers.append(data["overrides"])
-    if record is None or "overlays" in result.problems:
+    if record is None:
         return result
+    # Unknown overlays are reported above; the known layers are still merged
+    # and checked, so the request's other problems are listed too.
     try:
         merged = merge_all(record.document, layers)
     except OverlayError as exc:
@@ -129,7 +131,9 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
     """Validate, admit and record a zPod, then publish its deploy job.
 
     Aborts with 422 (every problem listed), 409 (name taken, quota, no room on
-    the endpoint) before anything is written.
+    the endpoint: memory, storage, VLAN ids, subnets, with the figures) before
+    anything is written. `services.api.plans` runs the same checks without
+    writing anything.
     """
     resolution = resolve(session, data)
     if not resolution.ok:
@@ -138,6 +142,7 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
         abort(409, message=f"a zPod named '{data['name']}' already exists")
     quotas.check(session, user, resolution.profile)
     ctx = api_context()
+    capacity.check(session, resolution.endpoint, resolution.profile, ctx.settings)
     zpod = Zpod(name=data["name"], live_name=data["name"], endpoint=resolution.endpoint,
                 owner_id=user.id, profile=resolution.profile.name,
                 domain=f"{data['name']}.{ctx.settings.domain}",
@@ -162,7 +167,8 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
 
 def add_component(session, user: User, zpod: Zpod, item: dict) -> Job:
     """Plan one more item (its own last stage) on a live zPod and publish the job
-    that builds it; 422 for names or addresses already taken, 409 over quota."""
+    that builds it; 422 for names or addresses already taken, 409 over quota or
+    without room on the endpoint."""
     problems = Resolution()
     document = {"name": zpod.profile, "stages": [{"name": "added", "items": [item]}]}
     try:
@@ -188,6 +194,8 @@ def add_component(session, user: User, zpod: Zpod, item: dict) -> Job:
     if not problems.ok:
         reject(problems)
     quotas.check(session, user, profile)
+    capacity.check(session, zpod.endpoint, profile, api_context().settings,
+                   what="this component", networks=0)
     stage = 1 + max((c.stage_index for c in zpod.components), default=-1)
     for component in planned:
         component.update(stage="added", stage_index=stage)

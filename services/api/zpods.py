@@ -9,8 +9,15 @@ from sqlalchemy import select
 from services.api.access import current_user, is_admin, visible_zpods, zpod_role
 from services.api.context import api_context, db
 from services.api.jobs import create_job
+from services.api.plans import plan_zpod
 from services.api.profile_schemas import ProfileItemSchema
-from services.api.schemas import ZpodCreateSchema, ZpodListQuerySchema, ZpodSchema
+from services.api.schemas import (
+    ZpodCreateSchema,
+    ZpodListQuerySchema,
+    ZpodPlanResultSchema,
+    ZpodPlanSchema,
+    ZpodSchema,
+)
 from services.api.user_schemas import (
     PermissionCreateSchema,
     PermissionSchema,
@@ -73,6 +80,14 @@ def _active_job(zpod: Zpod) -> Job | None:
         Job.zpod_id == zpod.id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])))
 
 
+def refuse_if_busy(zpod: Zpod) -> None:
+    """409 while the zPod has a job queued or running: one job at a time per zPod."""
+    active = _active_job(zpod)
+    if active is not None:
+        abort(409, message=f"zPod '{zpod.name}' has a {active.kind} job in progress "
+                           f"(job {active.id}); wait for it to end")
+
+
 @blp.route("")
 class Zpods(MethodView):
     @blp.arguments(ZpodListQuerySchema, location="query")
@@ -100,6 +115,23 @@ class Zpods(MethodView):
         return zpod_view(zpod), 202, {"Location": f"/api/v1/jobs/{job.id}"}
 
 
+# Before "/<ref>" in the source, and a static path besides: POST /zpods/plan is
+# never taken for a zPod named "plan" (which GET and DELETE /zpods/plan still reach).
+@blp.route("/plan", methods=["POST"])
+@blp.arguments(ZpodPlanSchema)
+@blp.response(200, ZpodPlanResultSchema)
+def plan(data):
+    """Plan a zPod without creating it: the merged configuration, the network and
+    addresses allocation would pick now, the vSphere objects the deployer would
+    create in order, and the endpoint's capacity against what it needs.
+
+    Same body as `POST /zpods`. Nothing is created or reserved. A request
+    `POST /zpods` would refuse still answers 200, with `ok` false and every
+    problem by field; only a malformed body gets 422.
+    """
+    return plan_zpod(db(), current_user(), data, api_context().settings)
+
+
 @blp.route("/<ref>")
 class ZpodByRef(MethodView):
     @blp.response(200, ZpodSchema)
@@ -113,10 +145,7 @@ class ZpodByRef(MethodView):
         zpod = get_zpod_or_404(ref, manage=True)
         if zpod.status == ZpodStatus.DESTROYED:
             abort(409, message=f"zPod '{ref}' is already destroyed")
-        active = _active_job(zpod)
-        if active is not None:
-            abort(409, message=f"zPod '{zpod.name}' has a {active.kind} job in progress "
-                               f"(job {active.id}); wait for it to end")
+        refuse_if_busy(zpod)
         job = create_job(JobKind.DESTROY, zpod_id=zpod.id)
         db().refresh(zpod)
         return zpod_view(zpod), 202, {"Location": f"/api/v1/jobs/{job.id}"}
@@ -132,10 +161,7 @@ def add_component(item, ref):
     if zpod.status != ZpodStatus.READY:
         abort(409, message=f"zPod '{zpod.name}' is {zpod.status}; components are added to a "
                            "ready zPod")
-    active = _active_job(zpod)
-    if active is not None:
-        abort(409, message=f"zPod '{zpod.name}' has a {active.kind} job in progress "
-                           f"(job {active.id}); wait for it to end")
+    refuse_if_busy(zpod)
     job = add_zpod_component(db(), current_user(), zpod, item)
     db().refresh(zpod)
     return zpod_view(zpod), 202, {"Location": f"/api/v1/jobs/{job.id}"}

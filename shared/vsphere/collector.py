@@ -121,41 +121,51 @@ def _task_outcome(info: dict):
     return state == vim.TaskInfo.State.success
 
 
-def wait_for_tasks(si, tasks: list, action: str, timeout: float = 600.0) -> None:
-    """Wait until every task succeeds; raise the translated fault of the first that fails."""
-    props = ["info.state", "info.error"]
+def wait_for_tasks(si, tasks: list, action: str, timeout: float = 600.0) -> dict:
+    """Wait until every task succeeds; raise the translated fault of the first that fails.
+
+    Returns {task moref: result} (e.g. the VM a CreateVM task made), read with the
+    tasks' states at no extra call.
+    """
+    props = ["info.state", "info.error", "info.result"]
     try:
         current = properties(si, tasks, vim.Task, props)
         pending = [t for t in tasks if not _task_outcome(current[t._moId])]
-        if pending and watch(si, pending, vim.Task, props, _task_outcome, timeout):
-            raise TransientError(f"vCenter tasks still running after {timeout:.0f}s")
+        if pending:
+            done = watch(si, pending, vim.Task, props, _task_outcome, timeout)
+            if len(done) < len(pending):
+                raise TransientError(f"vCenter tasks still running after {timeout:.0f}s")
+            current.update(done)
     except Exception as exc:  # noqa: BLE001 - translated into a typed error
         raise translate(exc, action) from exc
+    return {moref: state.get("info.result") for moref, state in current.items()}
 
 
 def wait_for_value(si, objects: list, vimtype, path: str, value, timeout: float) -> list:
     """Wait until property `path` of every object equals `value`, at most `timeout`
     seconds; return the objects that did not get there (e.g. VMs still powered on)."""
-    return watch(si, objects, vimtype, [path], lambda state: state.get(path) == value, timeout)
+    done = watch(si, objects, vimtype, [path], lambda state: state.get(path) == value, timeout)
+    return [obj for obj in objects if obj._moId not in done]
 
 
-def watch(si, objects: list, vimtype, props: list[str], settled, timeout: float) -> list:
+def watch(si, objects: list, vimtype, props: list[str], settled, timeout: float) -> dict:
     """Follow `props` of `objects` with WaitForUpdatesEx until `settled(values)` holds
-    for each; return the objects still unsettled when `timeout` runs out.
+    for each, at most `timeout` seconds; return {moref: values} of the settled ones.
 
     The first update carries the current values, so objects already settled
     cost nothing more; after that the call blocks server-side until something
     changes, never a polling loop.
     """
     if not objects:
-        return []
+        return {}
     pc = content(si).propertyCollector
     spec = PC.FilterSpec(
         objectSet=[PC.ObjectSpec(obj=obj, skip=False) for obj in objects],
         propSet=[PC.PropertySpec(type=vimtype, pathSet=props, all=False)],
     )
     object_filter = pc.CreateFilter(spec, True)
-    pending = {obj._moId: (obj, {}) for obj in objects}
+    pending = {obj._moId: {} for obj in objects}
+    done = {}
     deadline = time.monotonic() + timeout
     version = ""
     try:
@@ -170,12 +180,25 @@ def watch(si, objects: list, vimtype, props: list[str], settled, timeout: float)
             version = update.version
             for filter_set in update.filterSet or []:
                 for change in filter_set.objectSet or []:
-                    hit = pending.get(change.obj._moId)
-                    if hit is None:
+                    state = pending.get(change.obj._moId)
+                    if state is None:
                         continue
-                    hit[1].update({c.name: c.val for c in change.changeSet or []})
-                    if settled(hit[1]):
-                        del pending[change.obj._moId]
+                    state.update({c.name: c.val for c in change.changeSet or []})
+                    if settled(state):
+                        done[change.obj._moId] = pending.pop(change.obj._moId)
     finally:
         object_filter.Destroy()
-    return [obj for obj, _ in pending.values()]
+    return done
+
+
+def properties_by_type(si, objects: Iterable, wanted: dict) -> dict:
+    """Like `properties`, for objects of several types in one call: `wanted` maps
+    type -> properties. {managed object id: {property: value}}."""
+    objects = list(objects)
+    if not objects:
+        return {}
+    spec = PC.FilterSpec(
+        objectSet=[PC.ObjectSpec(obj=obj, skip=False) for obj in objects],
+        propSet=[PC.PropertySpec(type=t, pathSet=props, all=False) for t, props in wanted.items()],
+    )
+    return {oc.obj._moId: _as_dict(oc) for oc in _collect(si, spec)}
