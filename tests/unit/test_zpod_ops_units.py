@@ -1,5 +1,5 @@
 """Decisions of the zPod operations that need no vCenter: the drift of one component,
-what a stop does when a guest cannot shut down, the job-kind contract."""
+what a stop does when a guest cannot shut down, the job-kind contract, chat titles."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from pyVmomi import vim
 
 from services.deployer.drift import component_drift
 from services.deployer.power import PowerFlow, Target
+from services.notifier.messages import job_title
 from shared.contract import TASK_FOR_JOB_KIND
 from shared.errors import PermanentError
-from shared.models import Component, JobKind
+from shared.models import Component, Job, JobKind, Zpod
 
 VM = {"runtime.powerState": "poweredOn", "config.hardware.numCPU": 4,
       "config.hardware.memoryMB": 16384}
@@ -101,3 +102,14 @@ def test_a_guest_with_tools_is_asked_to_shut_down():
 def test_other_shutdown_faults_fail_the_job_readably():
     with pytest.raises(PermanentError, match="shut down the guest of 'esxi1'"):
         PowerFlow().ask_guest(FakeRun(), target(GuestVM(vim.fault.InvalidState())))
+
+
+def test_chat_titles_name_the_operation():
+    lab = Zpod(name="lab1")
+    stop = Job(id=3, kind="power", params={"action": "stop", "hostname": None})
+    assert job_title(stop, lab, None) == "Power stop of zPod lab1 (all VMs)"
+    reset = Job(id=4, kind="power", params={"action": "reset", "hostname": "esxi1"})
+    assert job_title(reset, lab, None) == "Power reset of zPod lab1 (esxi1)"
+    assert job_title(Job(id=5, kind="check"), lab, None) == "Drift check of zPod lab1"
+    removal = Job(id=6, kind="remove_component", params={"hostname": "esxi3"})
+    assert job_title(removal, lab, None) == "Removal of esxi3 from zPod lab1"
