@@ -12,7 +12,17 @@ import sys
 
 import typer
 
-from nestlab.cli import channels, endpoints, jobs, library, profiles, session, users, zpods
+from nestlab.cli import (
+    channels,
+    endpoints,
+    jobs,
+    library,
+    profiles,
+    session,
+    users,
+    zpod_ops,  # noqa: F401 - adds power, check and remove-component to `zpods`
+    zpods,
+)
 from nestlab.cli.session import state
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -34,7 +44,8 @@ def main_options(
 
 session.register(app)
 app.add_typer(endpoints.app, name="endpoints", help="vCenter endpoints.")
-app.add_typer(zpods.app, name="zpods", help="zPods: create, list, show, destroy.")
+app.add_typer(zpods.app, name="zpods", help="zPods: create, list, show, power, check, "
+                                             "destroy.")
 app.add_typer(jobs.app, name="jobs", help="Jobs and their events.")
 app.add_typer(library.libraries, name="libraries", help="Component libraries.")
 app.add_typer(library.components, name="components",

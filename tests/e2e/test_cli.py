@@ -159,3 +159,33 @@ def test_users_and_tokens(nestlab, live_server, tmp_path, monkeypatch):
     monkeypatch.setenv("NESTLAB_TOKEN", created["token"])
     denied = runner.invoke(cli, ["users", "me"])
     assert denied.exit_code == 1 and "nestlab login" in denied.output
+
+
+def test_power_check_and_remove_component(nestlab, worker, simulator, client):
+    from pyVim.task import WaitForTask
+
+    from tests.vsphere_inspect import Inspector
+
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator))
+    assert nestlab("zpods", "create", "cliops", "--endpoint", "sim", "--wait").exit_code == 0
+    result = nestlab("zpods", "power", "cliops", "stop", "--component", "esxi1", "--wait")
+    assert result.exit_code == 0, result.output
+    assert "stop esxi1" in result.output and "poweredOff" in result.output
+    assert "poweredOff" in nestlab("zpods", "show", "cliops").output
+
+    inspector = Inspector(simulator)
+    try:
+        [vm] = inspector.vms_named("nestlab-cliops-esxi2")
+        WaitForTask(vm.PowerOffVM_Task())
+    finally:
+        inspector.close()
+    result = nestlab("zpods", "check", "cliops", "--wait")
+    assert result.exit_code == 0, result.output
+    assert "powered_off" in result.output and "esxi2: poweredOff, expected poweredOn" in \
+        result.output and "1 difference(s)" in result.output
+
+    result = nestlab("zpods", "remove-component", "cliops", "esxi3", "--wait", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "component 'esxi3' removed" in result.output
+    result = nestlab("zpods", "power", "cliops", "hibernate")
+    assert result.exit_code != 0 and "start, stop, poweroff, reset" in result.output
