@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 import yaml
 
+from nestlab.cli import zpods
 from nestlab.cli.session import api, state
 
 app = typer.Typer(no_args_is_help=True)
@@ -57,3 +58,18 @@ def delete(name: str):
     with api() as client:
         client.delete_profile(name)
     state.out.say(f"profile '{name}' deleted")
+
+
+@app.command("plan")
+def plan(profile: str,
+         endpoint: str = typer.Option(..., "--endpoint", "-e"),
+         name: str = typer.Option("plan", "--name", "-n", help="The zPod name to plan for."),
+         overlay: list[str] = typer.Option(None, "--overlay", help=(
+             "A named overlay applied over the profile; repeat for several, in order.")),
+         set_: list[str] = typer.Option(None, "--set", help=zpods.SET_HELP),
+         overrides: Path = typer.Option(None, "--overrides", help=(
+             "A YAML/JSON file merged last ('-' for standard input)."))):
+    """Print the merged config, the vSphere objects and the IP plan a zPod of this profile
+    would get on the endpoint, creating nothing; exit 1 when it would be refused."""
+    zpods.plan(name, endpoint=endpoint, profile=profile, overlay=overlay, set_=set_,
+               overrides=overrides)

@@ -54,3 +54,11 @@ def test_endpoint_capacity(nestlab, client, worker, simulator):  # noqa: F811
     assert "4.0:1 overcommit" in after.output and "DC0_C0" in after.output
     figures = json.loads(nestlab("-o", "json", "endpoints", "capacity", "sim").output)
     assert figures["memory"]["total_mb"] > 0 and figures["known"] is True
+
+
+def test_profiles_plan_is_the_same_plan(nestlab, client, simulator):  # noqa: F811
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator))
+    result = nestlab("profiles", "plan", "minimal", "--endpoint", "sim")
+    assert result.exit_code == 0, result.output
+    for expected in ("config", "vSphere objects, in order", "nestlab-plan-esxi3", "IP plan"):
+        assert expected in result.output, expected
