@@ -138,7 +138,7 @@ class GroupSchema(Schema):
     id = fields.Integer()
     name = fields.String()
     description = fields.String()
-    members = fields.Function(lambda group: [user.name for user in group.members],
+    members = fields.Function(lambda group: sorted(user.name for user in group.members),
                               metadata={"description": "user names"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
