@@ -4,6 +4,13 @@ A limit left NULL is no limit. Usage is what the user's live zPods were
 planned with (their components' sizing, fixed when the zPod was accepted,
 whatever later happens to its profile), so a zPod counts from the moment it
 is accepted until it is destroyed.
+
+Two requests of one user must not both pass a limit only one of them fits, so
+`check` first takes a per-user lock and must run in the transaction that then
+records the zPod: on PostgreSQL the user's row is locked (SELECT ... FOR
+UPDATE) until that transaction ends, and the second request counts only once
+the first has committed; on SQLite every write transaction already starts with
+BEGIN IMMEDIATE (shared/db.py), one at a time.
 """
 
 from __future__ import annotations
@@ -29,8 +36,15 @@ def usage(session, user: User) -> dict:
             "memory_mb": sum(spec.get("memory_mb", 0) for spec in specs)}
 
 
+def lock(session, user: User) -> None:
+    """Hold the user's row until the transaction ends (a no-op on SQLite, see above)."""
+    session.execute(select(User.id).where(User.id == user.id).with_for_update())
+
+
 def check(session, user: User, profile: Profile) -> None:
-    """409 naming the first limit a new zPod of `profile` would exceed."""
+    """409 naming the first limit a new zPod of `profile` would exceed; call it in the
+    transaction that records the zPod (it serializes the user's requests until the commit)."""
+    lock(session, user)
     used = usage(session, user)
     cpus, mb = sizing(profile)
     wanted = (("max_zpods", used["zpods"] + 1, "live zPods"),

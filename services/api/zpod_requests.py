@@ -129,7 +129,9 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
     """Validate, admit and record a zPod, then publish its deploy job.
 
     Aborts with 422 (every problem listed), 409 (name taken, quota, no room on
-    the endpoint) before anything is written.
+    the endpoint) before anything is written. The quota check, the zPod and its
+    job are one transaction (committed by `create_job`), so that a user's
+    concurrent requests are admitted one at a time.
     """
     resolution = resolve(session, data)
     if not resolution.ok:
