@@ -58,6 +58,8 @@ class Settings:
                                   holds a server thread
       NESTLAB_SSE_MAX_SECONDS     a stream ends after this long; clients resume with
                                   Last-Event-ID (1800)
+      NESTLAB_SSE_TOKEN_CHECK     seconds between checks that a stream's token still
+                                  works (not revoked or expired, user enabled) (5)
     Chat notifications (the notifier):
       NESTLAB_NOTIFY_INTERVAL     seconds between two progress messages of one job to
                                   one channel (10)
@@ -101,6 +103,7 @@ class Settings:
     sse_poll_interval: float = 2.0
     sse_max_streams: int = 16
     sse_max_seconds: float = 1800.0
+    sse_token_check: float = 5.0
     # How long a gap in event ids may stay open before a stream skips it: ids
     # are handed out before commit, so on PostgreSQL a later id can commit first.
     sse_gap_grace: float = 3.0
@@ -157,6 +160,7 @@ class Settings:
             "NESTLAB_SSE_POLL_INTERVAL": ("sse_poll_interval", float),
             "NESTLAB_SSE_MAX_STREAMS": ("sse_max_streams", int),
             "NESTLAB_SSE_MAX_SECONDS": ("sse_max_seconds", float),
+            "NESTLAB_SSE_TOKEN_CHECK": ("sse_token_check", float),
             "NESTLAB_NOTIFY_INTERVAL": ("notify_interval", float),
             "NESTLAB_NOTIFY_RETRY_MAX": ("notify_retry_max", int),
             "NESTLAB_NOTIFY_RETRY_BASE": ("notify_retry_base", float),

@@ -138,8 +138,9 @@ def settings(tmp_path, database_url, redis_url, redis_client) -> Settings:
                     secret_keys=(SECRET_KEY,), job_stale_after=3, republish_interval=0,
                     task_retry_max=2, task_retry_backoff=0.2, vsphere_timeout=20,
                     library_min_free=0, progress_interval=0.05, download_timeout=5,
-                    sse_keepalive=1.0, sse_poll_interval=0.5, notify_interval=1.0,
-                    notify_retry_base=0.1, notify_retry_cap=1.0, notify_timeout=3.0,
+                    sse_keepalive=1.0, sse_poll_interval=0.5, sse_token_check=0.5,
+                    notify_interval=1.0, notify_retry_base=0.1, notify_retry_cap=1.0,
+                    notify_timeout=3.0,
                     notify_sweep_interval=0.5, notify_sweep_grace=2.0)
 
 
