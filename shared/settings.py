@@ -50,6 +50,9 @@ class Settings:
       NESTLAB_PROGRESS_INTERVAL   seconds between progress events of a transfer (2)
       NESTLAB_UPLOAD_CHUNK_MAX    largest chunk one upload request may carry (64 MiB)
       NESTLAB_PUBLIC_URL          base URL of the API as people reach it (links in chat)
+      NESTLAB_TRUSTED_PROXIES     networks (CIDR) of the reverse proxies in front of the
+                                  API, comma separated; only their X-Forwarded-For is
+                                  believed for the audit's client address (default: none)
     Live event stream (Server-Sent Events, per API process):
       NESTLAB_SSE_KEEPALIVE       seconds of silence before a keep-alive comment (15)
       NESTLAB_SSE_POLL_INTERVAL   seconds between database checks when Redis
@@ -99,6 +102,7 @@ class Settings:
     upload_chunk_max: int = 64 << 20
     git_timeout: float = 300.0
     public_url: str = ""
+    trusted_proxies: tuple[str, ...] = ()
     sse_keepalive: float = 15.0
     sse_poll_interval: float = 2.0
     sse_max_streams: int = 16
@@ -174,6 +178,9 @@ class Settings:
         if "NESTLAB_CHANNEL_BLOCKLIST" in env:
             items = env["NESTLAB_CHANNEL_BLOCKLIST"].split(",")
             values["channel_blocklist"] = tuple(i.strip() for i in items if i.strip())
+        if env.get("NESTLAB_TRUSTED_PROXIES"):
+            items = env["NESTLAB_TRUSTED_PROXIES"].split(",")
+            values["trusted_proxies"] = tuple(i.strip() for i in items if i.strip())
         if env.get("NESTLAB_SECRET_KEY"):
             values["secret_keys"] = tuple(k.strip() for k in env["NESTLAB_SECRET_KEY"].split(","))
         values.update(overrides)
