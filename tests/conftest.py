@@ -273,6 +273,11 @@ def make_simulator(session_dir, vcsim_binary):
         sim.stop()
 
 
+# An endpoint nobody connects to (for tests without a worker); its password is a test secret.
+FAKE_ENDPOINT = type("Sim", (), {"host": "127.0.0.1", "port": 8989, "username": "u",
+                                 "password": TEST_SECRETS["endpoint password (access tests)"]})
+
+
 def endpoint_body(sim, **overrides) -> dict:
     body = {
         "name": "sim", "host": sim.host, "port": sim.port, "username": sim.username,

@@ -7,12 +7,7 @@ import pytest
 from sqlalchemy import update
 
 from shared.models import Job, Zpod, utcnow
-from tests.conftest import endpoint_body
-
-# An endpoint nobody connects to (no worker runs in these tests); its password is one
-# of the suite's secrets (tests/conftest.py).
-SIM = type("Sim", (), {"host": "127.0.0.1", "port": 8989, "username": "u",
-                       "password": "Endpoint-Secret-Pa55"})
+from tests.conftest import FAKE_ENDPOINT, endpoint_body
 
 
 class Caller:
@@ -45,7 +40,7 @@ def make_user(app, admin):
 
 @pytest.fixture
 def endpoint(admin):
-    assert admin.post("/api/v1/endpoints", json=endpoint_body(SIM)).status_code == 201
+    assert admin.post("/api/v1/endpoints", json=endpoint_body(FAKE_ENDPOINT)).status_code == 201
     return "sim"
 
 
