@@ -2,8 +2,9 @@
 
 Global rules (checked once per request, before the view): a `read` token may
 only read; writes to admin-managed resources need an admin. Per-record rules
-(a zPod's owner and grants, an endpoint's `use` grants) are helpers the views
-call. A record the caller may not see answers 404, like one that does not
+(a zPod's owner and grants, an endpoint's `use` grants; a grant goes to a user
+or to a group, and counts for each of the group's members) are helpers the
+views call. A record the caller may not see answers 404, like one that does not
 exist, so names do not leak.
 """
 
