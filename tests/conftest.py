@@ -64,12 +64,16 @@ def pytest_runtest_teardown(item, nextitem):
 
 
 def pytest_sessionfinish(session, exitstatus):
-    if SCAN.findings:
-        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        lines = ["secrets scan: test secrets showed up where they must not:", *SCAN.findings]
-        if reporter is not None:
-            reporter.write_line("\n".join(lines), red=True)
+    if SCAN.findings and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SCAN.findings:
+        terminalreporter.section("secrets scan: test secrets showed up where they must not",
+                                 red=True)
+        for finding in SCAN.findings:
+            terminalreporter.line(finding, red=True)
 
 
 def collect_stored(ctx) -> None:
