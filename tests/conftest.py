@@ -236,6 +236,7 @@ def notifier_process(settings, tmp_path):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    SCAN.text("the notifier's log", log_path.read_text(errors="replace"))
 
 
 @pytest.fixture

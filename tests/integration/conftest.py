@@ -68,7 +68,7 @@ PEOPLE = {
     "zadmin": "zed",      # granted admin
     "viewer": "vic",      # granted viewer
     "stranger": "stan",   # nothing
-    "gadmin": "gail",     # in group "ops", granted admin
+    "gadmin": "gail",     # in group "ops", granted admin (and `use` of the endpoint)
     "gviewer": "gwen",    # in group "watchers", granted viewer
     "mixed": "max",       # granted viewer, and in "ops": the stronger (admin) wins
 }
@@ -84,6 +84,7 @@ def people(app, admin, make_user, endpoint):
     make_group(admin, "ops", "gail", "max")
     make_group(admin, "watchers", "gwen")
     grant_endpoint(admin, "olive")
+    grant_endpoint(admin, group="ops")
     response = who["owner"].post("/api/v1/zpods", json={"name": "lab", "endpoint": "sim",
                                                         "profile": "minimal"})
     assert response.status_code == 202, response.json

@@ -18,6 +18,7 @@ from tests.integration.conftest import PEOPLE, Caller, grant_endpoint
 ROLES = ["admin", *PEOPLE]
 ALLOWED = {"admin", "owner", "zadmin", "gadmin", "mixed"}
 SEE = ALLOWED | {"viewer", "gviewer"}
+USE = {"admin", "owner", "gadmin", "mixed"}
 ZPOD_ACTIONS = {
     "show": ("get", "/api/v1/zpods/lab", None, 200, SEE),
     "credentials": ("get", "/api/v1/zpods/lab/credentials", None, 200, ALLOWED),
@@ -52,7 +53,22 @@ def test_lists_show_only_what_the_caller_may_see(app, people, role):
     jobs = client.get("/api/v1/jobs").json
     assert len(jobs) == (1 if role in SEE else 0)
     endpoints = [e["name"] for e in client.get("/api/v1/endpoints").json]
-    assert endpoints == (["sim"] if role in ("admin", "owner") else [])
+    assert endpoints == (["sim"] if role in USE else [])
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_endpoint_matrix(people, role):
+    """`use` of the endpoint: granted to olive, and to group "ops" (gail, max)."""
+    client = people[role]
+    shown = client.get("/api/v1/endpoints/sim")
+    deployed = client.post("/api/v1/zpods", json={"name": f"{role}-lab", "endpoint": "sim",
+                                                  "profile": "minimal"})
+    if role in USE:
+        assert (shown.status_code, deployed.status_code) == (200, 202), deployed.json
+        assert deployed.json["owner"] == client.get("/api/v1/users/me").json["name"]
+    else:
+        assert shown.status_code == 404, role
+        assert deployed.status_code == 422 and "endpoint" in deployed.json["errors"]["json"]
 
 
 ADMIN_MANAGED = [
