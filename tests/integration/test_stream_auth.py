@@ -11,21 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from shared.models import ApiToken, Job, User, utcnow
-
-
-def sse(lines):
-    """Messages of a text/event-stream body, as dicts (a comment is {'comment': ...})."""
-    message: dict = {}
-    for line in lines:
-        if line == "":
-            if message:
-                yield message
-            message = {}
-        elif line.startswith(":"):
-            yield {"comment": line[1:].strip()}
-        else:
-            name, _, value = line.partition(":")
-            message[name] = value.removeprefix(" ")
+from tests.helpers import sse_messages
 
 
 def expire(app, token_id: int) -> None:
@@ -54,7 +40,7 @@ def test_a_stream_ends_when_its_token_stops_working(app, live_server, admin, mak
     with httpx.Client(timeout=httpx.Timeout(10.0)) as http, \
             http.stream("GET", url, headers=headers) as response:
         assert response.status_code == 200
-        messages = sse(response.iter_lines())
+        messages = sse_messages(response.iter_lines())
         assert next(m for m in messages if "comment" in m)  # the stream is open and quiet
         STOPS[stop](app, admin, token["id"])
         rest = list(messages)  # the server ends the stream: this returns
