@@ -106,9 +106,10 @@ class PermissionSchema(Schema):
 
     id = fields.Integer()
     user = fields.Function(lambda permission: permission.user.name if permission.user else None,
-                           allow_none=True)
+                           allow_none=True, metadata={"type": "string"})
     group = fields.Function(
-        lambda permission: permission.group.name if permission.group else None, allow_none=True)
+        lambda permission: permission.group.name if permission.group else None, allow_none=True,
+        metadata={"type": "string"})
     role = fields.String()
     created_at = fields.DateTime()
 
@@ -139,7 +140,8 @@ class GroupSchema(Schema):
     name = fields.String()
     description = fields.String()
     members = fields.Function(lambda group: sorted(user.name for user in group.members),
-                              metadata={"description": "user names"})
+                              metadata={"type": "array", "items": {"type": "string"},
+                                        "description": "user names"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 
