@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHES = ["bench.deploy", "bench.library", "bench.notify"]
+BENCHES = ["bench.deploy", "bench.scale", "bench.library", "bench.notify"]
 
 
 def main() -> int:

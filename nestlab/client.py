@@ -86,9 +86,27 @@ class Client:
         return self.request("POST", f"/endpoints/{ref}/verify")
 
     # zPods
-    def create_zpod(self, name: str, endpoint: str, profile: str = "minimal") -> dict:
-        return self.request("POST", "/zpods",
-                            json={"name": name, "endpoint": endpoint, "profile": profile})
+    def add_component(self, zpod: str | int, item: dict) -> dict:
+        """Add a component (one profile item) to a live zPod; returns the zPod."""
+        return self.request("POST", f"/zpods/{zpod}/components", json=item)
+
+    def overlays(self) -> list[dict]:
+        return self.request("GET", "/overlays")
+
+    def create_overlay(self, name: str, document: dict, description: str = "") -> dict:
+        return self.request("POST", "/overlays", json={"name": name, "document": document,
+                                                       "description": description})
+
+    def delete_overlay(self, name: str) -> None:
+        self.request("DELETE", f"/overlays/{name}")
+
+    def create_zpod(self, name: str, endpoint: str, profile: str = "minimal",
+                    overlays: list[str] | None = None, overrides: dict | None = None,
+                    **extra) -> dict:
+        """Ask for a zPod: the profile, then named overlays, then `overrides`, merged."""
+        return self.request("POST", "/zpods", json={
+            "name": name, "endpoint": endpoint, "profile": profile,
+            "overlays": overlays or [], "overrides": overrides or {}, **extra})
 
     def zpod(self, ref: str | int) -> dict:
         return self.request("GET", f"/zpods/{ref}")
@@ -232,6 +250,10 @@ class Client:
     # jobs and events
     def job(self, job_id: int) -> dict:
         return self.request("GET", f"/jobs/{job_id}")
+
+    def retry_job(self, job_id: int) -> dict:
+        """Run a failed job again from its failed step."""
+        return self.request("POST", f"/jobs/{job_id}/retry")
 
     def jobs(self, status: str | None = None, limit: int = 50) -> list[dict]:
         params = {"limit": limit, **({"status": status} if status else {})}

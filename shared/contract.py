@@ -31,6 +31,9 @@ class Tasks:
     DEPLOY_ZPOD = TaskName("deployer.deploy_zpod", Queues.DEPLOYER)
     DESTROY_ZPOD = TaskName("deployer.destroy_zpod", Queues.DEPLOYER)
     VERIFY_ENDPOINT = TaskName("deployer.verify_endpoint", Queues.DEPLOYER)
+    # One component (VM) of a deploy job's current stage; a stage's items run in
+    # parallel across deployer workers.
+    DEPLOY_ITEM = TaskName("deployer.deploy_item", Queues.DEPLOYER, ("component_id",))
     # Periodic (beat): publish jobs the broker never took or may have lost.
     REPUBLISH_JOBS = TaskName("deployer.republish_jobs", Queues.DEPLOYER, ())
     SYNC_LIBRARY = TaskName("library.sync_library", Queues.LIBRARY)
@@ -46,6 +49,8 @@ class Tasks:
 # The task that runs each kind of job (see shared.models.JobKind).
 TASK_FOR_JOB_KIND: dict[str, TaskName] = {
     "deploy": Tasks.DEPLOY_ZPOD,
+    # Adding a component to a live zPod is a deploy that finds only it to build.
+    "add_component": Tasks.DEPLOY_ZPOD,
     "destroy": Tasks.DESTROY_ZPOD,
     "verify": Tasks.VERIFY_ENDPOINT,
     "library_sync": Tasks.SYNC_LIBRARY,

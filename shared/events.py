@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.contract import Tasks
 from shared.db import transaction
-from shared.models import Event
+from shared.models import Event, Job
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,13 @@ class EventRecorder:
     @staticmethod
     def add(session: Session, job_id: int, zpod_id: int | None, kind: str, message: str,
             percent: int | None = None) -> dict:
-        """Store an event within the caller's transaction; `publish` it after the commit."""
+        """Store an event within the caller's transaction; `publish` it after the commit.
+
+        The job's row is locked first: a deploy's item tasks emit into one job
+        at once, and each event's `seq` must be the next one (on SQLite every
+        write transaction is serialised anyway).
+        """
+        session.execute(select(Job.id).where(Job.id == job_id).with_for_update())
         last = session.scalar(select(func.max(Event.seq)).where(Event.job_id == job_id))
         event = Event(job_id=job_id, zpod_id=zpod_id, seq=(last or 0) + 1, kind=kind,
                       message=message, percent=percent)

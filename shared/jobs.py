@@ -46,6 +46,11 @@ log = logging.getLogger(__name__)
 # (settings.task_retry_max) and ends the job in a readable failed state.
 JOB_TASK_OPTIONS = {"bind": True, "shared": False, "max_retries": None}
 
+# What a flow's `run` returns when it has handed the rest of the job to other
+# tasks (a deploy's per-item tasks): the job stays running, unclaimed, and
+# whoever finishes the last part ends it.
+HANDED_OFF = "handed_off"
+
 
 class JobBusy(Exception):
     """Another live worker holds the job's claim."""
@@ -166,16 +171,43 @@ def finish(run: JobRun, status: str, event: tuple[str, str, int | None],
     (e.g. `zpod_destroyed`); the job's own end event is always the last.
     """
     with transaction(run.ctx.sessions) as session:
-        job = session.get(Job, run.job_id)
-        job.status, job.error, job.finished_at = status, error, utcnow()
-        job.claimed_by = None
-        job.result = {**(job.result or {}), "soap_calls": run.soap_calls}
-        if on_end is not None:
-            on_end(session, job)
-        payloads = [run.ctx.events.add(session, run.job_id, run.zpod_id, *e)
-                    for e in (*before, event)]
+        payloads = finish_in(session, run, status, event, error, on_end, before)
     for payload in payloads:
         run.ctx.events.publish(payload)
+
+
+def finish_in(session, run: JobRun, status: str, event: tuple[str, str, int | None],
+              error: str | None = None, on_end: Callable | None = None,
+              before: tuple[tuple[str, str, int | None], ...] = ()) -> list[dict]:
+    """`finish` within the caller's transaction; returns the events to publish after it.
+
+    A job that has already ended is left as it is (two item tasks of one
+    deploy may both fail): nothing is written and nothing is returned.
+    """
+    job = session.get(Job, run.job_id, with_for_update=True, populate_existing=True)
+    if job.finished:
+        return []
+    job.status, job.error, job.finished_at = status, error, utcnow()
+    job.claimed_by = None
+    add_soap_calls(job, run.soap_calls)
+    if on_end is not None:
+        on_end(session, job)
+    return [run.ctx.events.add(session, run.job_id, run.zpod_id, *e) for e in (*before, event)]
+
+
+def add_soap_calls(job: Job, count: int) -> None:
+    """Count SOAP calls on the job: its own task's and those of its item tasks."""
+    job.result = {**(job.result or {}), "soap_calls": (job.result or {}).get("soap_calls", 0)
+                  + count}
+
+
+def hand_off(run: JobRun) -> None:
+    """Leave the job running and unclaimed; its item tasks carry on and end it."""
+    with transaction(run.ctx.sessions) as session:
+        job = session.get(Job, run.job_id)
+        if job.claimed_by == run.owner:
+            job.claimed_by, job.heartbeat_at = None, utcnow()
+        add_soap_calls(job, run.soap_calls)
 
 
 def release(ctx, job_id: int, owner: str) -> None:
@@ -213,7 +245,7 @@ def run_job(task, job_id: int, flow) -> str | None:
     heartbeat = Heartbeat(ctx, job_id, owner)
     heartbeat.start()
     try:
-        flow.run(run)
+        outcome = flow.run(run)
     except TransientError as exc:
         ctx.forget_vsphere()
         if task.request.retries < ctx.settings.task_retry_max:
@@ -231,6 +263,9 @@ def run_job(task, job_id: int, flow) -> str | None:
         heartbeat.stopped.set()
         # One job at a time per worker process, so the delta is this job's.
         run.soap_calls = soap_calls.total - calls_before
+    if outcome == HANDED_OFF:
+        hand_off(run)
+        return JobStatus.RUNNING
     finish(run, JobStatus.SUCCEEDED, (EventKind.JOB_SUCCEEDED, f"{flow.title} succeeded", 100),
            on_end=flow.on_success, before=getattr(flow, "success_events", ()))
     return JobStatus.SUCCEEDED

@@ -71,6 +71,7 @@ class JobStatus(enum.StrEnum):
 
 class JobKind(enum.StrEnum):
     DEPLOY = "deploy"
+    ADD_COMPONENT = "add_component"
     DESTROY = "destroy"
     VERIFY = "verify"
     LIBRARY_SYNC = "library_sync"

@@ -109,6 +109,7 @@ def plan_components(profile: Profile, zpod_name: str, plan: NetworkPlan) -> list
                 "spec": {
                     "component": item.component,
                     "template": item.template,
+                    "wait_for_ip": item.wait_for_ip,
                     "properties": dict(item.properties),
                     "cpus": item.cpus,
                     "memory_mb": item.memory_mb,

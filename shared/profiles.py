@@ -44,6 +44,7 @@ class Item:
     # the OVA; "stage" stages the template first; "never" always imports.
     properties: tuple[tuple[str, str], ...] = ()
     template: str = "auto"
+    wait_for_ip: bool | None = None
 
     def expand(self) -> list[tuple[str, int]]:
         """(hostname, last octet) of every VM this item stands for."""
@@ -92,7 +93,7 @@ def profile_from_document(document: dict) -> Profile:
                             for d in item.get("disks", [])),
                 component=item.get("component"), stage=stage["name"], stage_index=index,
                 properties=tuple(sorted((item.get("properties") or {}).items())),
-                template=item.get("template", "auto")))
+                template=item.get("template", "auto"), wait_for_ip=item.get("wait_for_ip")))
     return Profile(document["name"], document.get("description", ""), tuple(items))
 
 

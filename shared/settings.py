@@ -63,6 +63,11 @@ class Settings:
                                   Last-Event-ID (1800)
       NESTLAB_SSE_TOKEN_CHECK     seconds between checks that a stream's token still
                                   works (not revoked or expired, user enabled) (5)
+    Deployments (the deployer):
+      NESTLAB_ENDPOINT_CONCURRENCY  components deployed at once on one endpoint, across
+                                  all deployer workers (8)
+      NESTLAB_GUEST_IP_TIMEOUT    seconds to wait for a component's guest to report its
+                                  IP address before its deployment fails (600)
     Chat notifications (the notifier):
       NESTLAB_NOTIFY_INTERVAL     seconds between two progress messages of one job to
                                   one channel (10)
@@ -91,6 +96,8 @@ class Settings:
     task_retry_max: int = 5
     task_retry_backoff: float = 2.0
     vsphere_timeout: float = 60.0
+    endpoint_concurrency: int = 8
+    guest_ip_timeout: float = 600.0
     events_stream: str = "nestlab:events"
     events_stream_maxlen: int = 100_000
     library_dir: Path | None = None
@@ -155,6 +162,8 @@ class Settings:
             "NESTLAB_REPUBLISH_INTERVAL": ("republish_interval", float),
             "NESTLAB_TASK_RETRY_MAX": ("task_retry_max", int),
             "NESTLAB_VSPHERE_TIMEOUT": ("vsphere_timeout", float),
+            "NESTLAB_ENDPOINT_CONCURRENCY": ("endpoint_concurrency", int),
+            "NESTLAB_GUEST_IP_TIMEOUT": ("guest_ip_timeout", float),
             "NESTLAB_LIBRARY_DOWNLOADS": ("library_downloads", int),
             "NESTLAB_LIBRARY_MIN_FREE": ("library_min_free", int),
             "NESTLAB_DOWNLOAD_TIMEOUT": ("download_timeout", float),

@@ -40,8 +40,9 @@ def sse_messages(lines):
             message[name] = value.removeprefix(" ")
 
 
-def start_worker_process(settings, name: str, log_dir) -> subprocess.Popen:
-    env = dict(os.environ,
+def start_worker_process(settings, name: str, log_dir, **extra_env) -> subprocess.Popen:
+    """A deployer worker process (prefork, one child); `extra_env` adds NESTLAB_* settings."""
+    env = dict(os.environ, **extra_env,
                DATABASE_URL=settings.database_url, REDIS_URL=settings.redis_url,
                NESTLAB_SECRET_KEY=SECRET_KEY, NESTLAB_VAR_DIR=str(settings.var_dir),
                NESTLAB_VISIBILITY_TIMEOUT="2", NESTLAB_JOB_STALE_AFTER="3")
@@ -60,5 +61,6 @@ def kill(proc: subprocess.Popen) -> None:
 
 def vm_step_running(sessions, job_id: int) -> bool:
     with sessions() as session:
-        step = session.scalar(select(Step).where(Step.job_id == job_id, Step.name.like("VMs%")))
-        return step is not None and step.status == "running"
+        steps = session.scalars(select(Step).where(Step.job_id == job_id,
+                                                   Step.name.like("%: create"))).all()
+        return any(step.status == "running" for step in steps)

@@ -33,11 +33,30 @@ def show(job_id: int):
         state.out.table(job["steps"], STEPS)
 
 
+def _follow(client, job: dict) -> None:
+    components = client.zpod(job["zpod_id"])["components"] if job.get("zpod_id") else None
+    job = follow(client, job["id"], state.out.err, f"{job['kind']} (job {job['id']})",
+                 components)
+    if job["status"] != "succeeded":
+        state.out.error(job["error"] or job["status"])
+        raise typer.Exit(1)
+
+
 @app.command()
 def watch(job_id: int):
     """Follow a job's progress live; exits non-zero if it fails."""
     with api() as client:
-        job = follow(client, job_id, state.out.err, f"job {job_id}")
-    if job["status"] != "succeeded":
-        state.out.error(job["error"] or job["status"])
-        raise typer.Exit(1)
+        _follow(client, client.job(job_id))
+
+
+@app.command()
+def retry(job_id: int, wait: bool = typer.Option(False, "--wait", "-w",
+                                                 help="Show live progress.")):
+    """Run a failed job again from where it failed (finished parts are not redone)."""
+    with api() as client:
+        job = client.retry_job(job_id)
+        if not wait:
+            state.out.say(f"job {job_id} queued again; follow it with "
+                          f"`nestlab jobs watch {job_id}`")
+            return
+        _follow(client, job)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import time
+from pathlib import Path
 
 import typer
+import yaml
 from rich.live import Live
 
 from nestlab.cli.progress import follow
@@ -15,34 +18,54 @@ app = typer.Typer(no_args_is_help=True)
 COLUMNS = [("id", "ID"), ("name", "NAME"), ("status", "STATUS"), ("endpoint", "ENDPOINT"),
            ("profile", "PROFILE"), ("network.subnet", "SUBNET"), ("network.vlan", "VLAN")]
 COMPONENTS = [("hostname", "HOSTNAME"), ("fqdn", "FQDN"), ("ip", "IP"), ("role", "ROLE"),
-              ("vm_name", "VM"), ("moref", "MOREF"), ("status", "STATUS")]
+              ("stage", "STAGE"), ("vm_name", "VM"), ("moref", "MOREF"), ("status", "STATUS")]
 DETAIL = COLUMNS + [("domain", "DOMAIN"), ("network.gateway", "GATEWAY"),
                     ("network.dns", "DNS"), ("status_message", "MESSAGE"),
                     ("job_id", "LAST JOB"), ("created_at", "CREATED")]
 
 
-def _finish(client, job: dict, title: str, wait: bool) -> None:
+def _finish(client, job: dict, title: str, wait: bool,
+            components: list[dict] | None = None) -> None:
     if not wait:
         state.out.say(f"job {job['id']} queued; follow it with `nestlab jobs watch {job['id']}`")
         return
-    job = follow(client, job["id"], state.out.err, title)
+    job = follow(client, job["id"], state.out.err, title, components)
     if job["status"] != "succeeded":
         state.out.error(f"{job['error']}")
-        state.out.say("after fixing the cause: `nestlab zpods destroy NAME` cleans up what "
-                      "was made")
+        state.out.say(f"after fixing the cause: `nestlab jobs retry {job['id']}` resumes where it "
+                      "failed, `nestlab zpods destroy NAME` cleans up what was made")
         raise typer.Exit(1)
+
+
+def read_overrides(path: Path | None) -> dict:
+    """An overrides document from a YAML or JSON file ('-' for standard input)."""
+    if path is None:
+        return {}
+    text = sys.stdin.read() if str(path) == "-" else path.read_text()
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise typer.BadParameter(f"{path}: not YAML or JSON ({exc})") from None
+    if not isinstance(document, dict):
+        raise typer.BadParameter(f"{path}: an overrides document is a mapping")
+    return document
 
 
 @app.command()
 def create(name: str, endpoint: str = typer.Option(..., "--endpoint", "-e"),
            profile: str = typer.Option("minimal", "--profile", "-p"),
+           overlay: list[str] = typer.Option(None, "--overlay", help=(
+               "A named overlay applied over the profile; repeat for several, in order.")),
+           overrides: Path = typer.Option(None, "--overrides", help=(
+               "A YAML/JSON file merged last ('-' for standard input).")),
            wait: bool = typer.Option(False, "--wait", "-w", help="Show live progress.")):
     """Deploy a zPod."""
     with api() as client:
-        zpod = client.create_zpod(name, endpoint=endpoint, profile=profile)
+        zpod = client.create_zpod(name, endpoint=endpoint, profile=profile,
+                                  overlays=overlay or [], overrides=read_overrides(overrides))
         if state.out.fmt != "table" or not wait:
             state.out.data(zpod, DETAIL)
-        _finish(client, client.job(zpod["job_id"]), f"deploy {name}", wait)
+        _finish(client, client.job(zpod["job_id"]), f"deploy {name}", wait, zpod["components"])
         if wait and state.out.fmt == "table":
             show_zpod(client.zpod(name))
 
@@ -81,6 +104,18 @@ def _table(rows):
     for row in rows:
         table.add_row(*(cell(row, key) for key, _ in COLUMNS))
     return table
+
+
+@app.command("add-component")
+def add_component(ref: str, item_file: Path = typer.Argument(..., help=(
+        "The component as a profile item, in a YAML/JSON file ('-' for standard input).")),
+                  wait: bool = typer.Option(False, "--wait", "-w", help="Show live progress.")):
+    """Add a component to a live zPod."""
+    with api() as client:
+        zpod = client.add_component(ref, read_overrides(item_file))
+        _finish(client, client.job(zpod["job_id"]), f"add to {ref}", wait, zpod["components"])
+        if wait and state.out.fmt == "table":
+            show_zpod(client.zpod(ref))
 
 
 @app.command()

@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 from flask import g
 from flask_smorest import Blueprint, abort
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from services.api.access import is_admin, zpod_role
 from services.api.context import api_context, db
 from services.api.events import STREAM_DOC, job_stream, wants_stream
 from services.api.schemas import (
@@ -20,7 +21,16 @@ from services.api.schemas import (
     StreamHeadersSchema,
 )
 from services.api.visibility import Visibility
-from shared.models import Event, Job
+from shared.models import (
+    Component,
+    ComponentStatus,
+    Event,
+    Job,
+    JobKind,
+    JobStatus,
+    Zpod,
+    ZpodStatus,
+)
 from shared.outbox import publish
 
 blp = Blueprint("jobs", __name__, description="Jobs, steps and events")
@@ -96,3 +106,49 @@ def job_events(query, headers, job_id):
     statement = select(Event).where(Event.job_id == job_id, Event.seq > after)
     statement = Visibility.for_request().events(statement)
     return db().scalars(statement.order_by(Event.seq)).all()
+
+
+# Jobs a retry runs again from where they failed; the others are asked for again
+# (a library sync, a download, a staging: POST them anew).
+RETRYABLE = (JobKind.DEPLOY, JobKind.ADD_COMPONENT, JobKind.DESTROY, JobKind.VERIFY)
+
+
+@blp.route("/<int:job_id>/retry", methods=["POST"])
+@blp.response(202, JobSchema)
+def retry_job(job_id):
+    """Run a failed job again from its failed step: finished steps and ready components
+    are not redone (a deploy re-sends only the components that are not ready)."""
+    job = get_job_or_404(job_id)
+    session = db()
+    if job.zpod_id is not None:
+        zpod = session.get(Zpod, job.zpod_id)
+        if zpod_role(session, zpod) not in ("owner", "admin"):
+            abort(403, message="only the zPod's owner or its admins may retry its jobs")
+    elif not is_admin():
+        abort(403, message="only an admin may retry this job")
+    if job.status != JobStatus.FAILED:
+        abort(409, message=f"job {job_id} is {job.status}; only a failed job can be retried")
+    if job.kind not in RETRYABLE:
+        abort(409, message=f"a {job.kind} job is not retried; ask for it again")
+    if job.zpod_id is not None:
+        if zpod.status == ZpodStatus.DESTROYED:
+            abort(409, message=f"zPod '{zpod.name}' is destroyed")
+        newer = session.scalar(select(Job.id).where(Job.zpod_id == zpod.id, Job.id > job.id))
+        if newer is not None:
+            abort(409, message=f"job {newer} came after this one on zPod '{zpod.name}'; "
+                               "retry that one instead")
+        # Components first, then the job: the order item tasks lock them in.
+        session.execute(update(Component).where(
+            Component.zpod_id == zpod.id, Component.status == ComponentStatus.FAILED,
+        ).values(status="planned", claimed_by=None))
+    taken = session.execute(update(Job).where(
+        Job.id == job_id, Job.status == JobStatus.FAILED,
+    ).values(status=JobStatus.QUEUED, error=None, finished_at=None, claimed_by=None,
+             published_at=None)).rowcount
+    if not taken:
+        session.rollback()
+        abort(409, message=f"job {job_id} is being retried already")
+    session.commit()
+    publish(api_context(), job.id, job.kind)
+    session.refresh(job)
+    return job, 202, {"Location": f"/api/v1/jobs/{job.id}"}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
+
+from shared.templating import TemplateError, check_property_template
 
 HOSTNAME = re.compile(r"^[a-z](?:[a-z0-9-]|\{n\}){0,30}$")
 PROFILE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,63}$")
@@ -35,13 +37,26 @@ class ProfileItemSchema(Schema):
     component = fields.String(load_default=None, allow_none=True,
                               metadata={"description": "library component uid"})
     properties = fields.Dict(keys=fields.String(), values=fields.String(), load_default=dict,
-                             metadata={"description": "extra OVF properties; values may use "
-                                       "{zpod}, {domain}, {hostname}, {fqdn}, {ip}, {netmask}, "
-                                       "{gateway}, {dns}, {password}"})
+                             metadata={"description": "extra OVF properties (also written to "
+                                       "extraConfig), templates over {{ hostname }}, {{ ip }}, "
+                                       "{{ netmask }}, {{ prefix }}, {{ gateway }}, {{ dns }}, "
+                                       "{{ ntp }}, {{ domain }}, {{ password }}"})
+    wait_for_ip = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "wait for the guest to report its IP address (default: yes for items "
+                       "deployed from a library component, no for empty VMs)"})
     template = fields.String(load_default="auto", validate=validate.OneOf(
         ["auto", "stage", "never"]), metadata={"description": (
             "auto: clone the endpoint's staged template when there is one, else import the "
             "OVA; stage: stage the template first, then clone; never: always import")})
+
+
+    @validates("properties")
+    def _properties(self, value: dict, **_) -> None:
+        for key, text in value.items():
+            try:
+                check_property_template(text)
+            except TemplateError as exc:
+                raise ValidationError(f"{key}: {exc}") from None
 
 
 class ProfileStageSchema(Schema):

@@ -111,6 +111,8 @@ class ComponentSchema(Schema):
     vm_name = fields.String()
     moref = fields.String(allow_none=True)
     status = fields.String()
+    stage = fields.String(metadata={"description": "the profile stage it is built in"})
+    error = fields.String(allow_none=True)
 
 
 class NetworkSchema(Schema):
@@ -168,7 +170,8 @@ class JobSchema(Schema):
     attempts = fields.Integer()
     soap_calls = fields.Function(
         lambda job: (job.result or {}).get("soap_calls"),
-        metadata={"description": "SOAP calls to vCenter by the last attempt"})
+        metadata={"description": "SOAP calls to vCenter made for the job (all its tasks "
+                                 "and attempts)"})
     created_at = fields.DateTime()
     started_at = fields.DateTime(allow_none=True)
     finished_at = fields.DateTime(allow_none=True)

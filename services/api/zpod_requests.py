@@ -33,7 +33,7 @@ from shared.models import (
     User,
     Zpod,
 )
-from shared.netplan import CapacityError, allocate, plan_components
+from shared.netplan import CapacityError, NetworkPlan, allocate, plan_components
 from shared.overlays import OverlayError, merge_all
 from shared.profiles import Profile, profile_from_document
 
@@ -160,3 +160,38 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
     job = create_job(JobKind.DEPLOY, zpod_id=zpod.id)
     session.refresh(zpod)
     return zpod, job
+
+
+def add_component(session, user: User, zpod: Zpod, item: dict) -> Job:
+    """Plan one more item (its own last stage) on a live zPod and publish the job
+    that builds it; 422 for names or addresses already taken, 409 over quota."""
+    problems = Resolution()
+    document = {"name": zpod.profile, "stages": [{"name": "added", "items": [item]}]}
+    try:
+        document = ProfileDocumentSchema().load(document)
+    except ValidationError as exc:
+        abort(422, errors={"json": exc.messages})
+    profile = profile_from_document(document)
+    plan = NetworkPlan(subnet=zpod.subnet, vlan=zpod.vlan)
+    planned = plan_components(profile, zpod.name, plan)
+    taken_names = {c.hostname for c in zpod.components}
+    taken_ips = {c.ip for c in zpod.components}
+    for component in planned:
+        if component["hostname"] in taken_names:
+            problems.problem("hostname", f"'{component['hostname']}' is taken in this zPod")
+        if component["ip"] in taken_ips:
+            problems.problem("host_octet", f"{component['ip']} is taken in this zPod")
+    if profile.items[0].component is not None:
+        resolution = Resolution(profile=profile)
+        _check_components(session, resolution)
+        for where, messages in resolution.problems.items():
+            for message in messages:
+                problems.problem(where, message)
+    if not problems.ok:
+        reject(problems)
+    quotas.check(session, user, profile)
+    stage = 1 + max((c.stage_index for c in zpod.components), default=-1)
+    for component in planned:
+        component.update(stage="added", stage_index=stage)
+        session.add(Component(zpod_id=zpod.id, **component))
+    return create_job(JobKind.ADD_COMPONENT, zpod_id=zpod.id)

@@ -10,12 +10,14 @@ from services.api.access import current_user, is_admin, visible_zpods, zpod_role
 from services.api.context import api_context, db
 from services.api.grants import grant
 from services.api.jobs import create_job
+from services.api.profile_schemas import ProfileItemSchema
 from services.api.schemas import ZpodCreateSchema, ZpodListQuerySchema, ZpodSchema
 from services.api.user_schemas import (
     PermissionCreateSchema,
     PermissionSchema,
     ZpodCredentialsSchema,
 )
+from services.api.zpod_requests import add_component as add_zpod_component
 from services.api.zpod_requests import create_zpod
 from shared.models import Job, JobKind, JobStatus, Zpod, ZpodPermission, ZpodStatus
 from shared.netplan import NetworkPlan
@@ -39,6 +41,7 @@ def zpod_view(zpod: Zpod) -> dict:
         "components": [{
             "hostname": c.hostname, "fqdn": f"{c.hostname}.{zpod.domain}", "role": c.role,
             "ip": c.ip, "vm_name": c.vm_name, "moref": c.moref, "status": c.status,
+            "stage": c.stage, "error": c.error,
         } for c in zpod.components],
         "job_id": job_id, "created_at": zpod.created_at, "updated_at": zpod.updated_at,
     }
@@ -116,6 +119,25 @@ class ZpodByRef(MethodView):
         job = create_job(JobKind.DESTROY, zpod_id=zpod.id)
         db().refresh(zpod)
         return zpod_view(zpod), 202, {"Location": f"/api/v1/jobs/{job.id}"}
+
+
+@blp.route("/<ref>/components", methods=["POST"])
+@blp.arguments(ProfileItemSchema)
+@blp.response(202, ZpodSchema)
+def add_component(item, ref):
+    """Add a component to a live zPod: one item as in a profile (a count adds several),
+    built as the zPod's last stage; answers with the zPod and the job's Location."""
+    zpod = get_zpod_or_404(ref, manage=True)
+    if zpod.status != ZpodStatus.READY:
+        abort(409, message=f"zPod '{zpod.name}' is {zpod.status}; components are added to a "
+                           "ready zPod")
+    active = _active_job(zpod)
+    if active is not None:
+        abort(409, message=f"zPod '{zpod.name}' has a {active.kind} job in progress "
+                           f"(job {active.id}); wait for it to end")
+    job = add_zpod_component(db(), current_user(), zpod, item)
+    db().refresh(zpod)
+    return zpod_view(zpod), 202, {"Location": f"/api/v1/jobs/{job.id}"}
 
 
 @blp.route("/<ref>/credentials")

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from pyVmomi import vim
 from sqlalchemy import select
 
-from services.deployer import vcenter
+from services.deployer import items, vcenter
 from shared.db import transaction
 from shared.events import EventKind
-from shared.models import Component, Endpoint, Resource, Zpod, ZpodStatus, utcnow
-from shared.netplan import NetworkPlan, release
+from shared.jobs import HANDED_OFF
+from shared.models import Component, Endpoint, Job, Resource, Zpod, ZpodStatus, utcnow
+from shared.netplan import release
 
 
 def zpod_object_name(zpod_name: str) -> str:
@@ -64,13 +65,19 @@ def _set_zpod(session, zpod_id: int, status: str, message: str | None = None) ->
 
 
 class DeployFlow:
+    """Make the zPod's network, then hand its components to per-item tasks, stage by stage.
+
+    Run again (a retry, or a re-publish after every worker went quiet), it
+    finds what exists, advances past stages already finished and re-sends only
+    the items that are not ready (services.deployer.items).
+    """
+
     title = "deploy"
 
-    def run(self, run) -> None:
+    def run(self, run):
         work = _begin(run, ZpodStatus.DEPLOYING)
-        zpod, components, name, si, place = (work.zpod, work.components, work.name, work.si,
-                                             work.place)
-        run.total_steps = 5
+        zpod, name, si, place = work.zpod, work.name, work.si, work.place
+        run.total_steps = 3 + len(work.components)
         with run.step(f"folder {name}"):
             folder = vcenter.ensure_folder(si, place.vm_folder, name)
             _record(run, "folder", name, folder)
@@ -80,48 +87,37 @@ class DeployFlow:
         with run.step(f"portgroup {name} (VLAN {zpod.vlan})"):
             pg, pg_key = vcenter.ensure_portgroup(si, place.switch, name, zpod.vlan)
             _record(run, "portgroup", name, pg)
-        with run.step(f"VMs ({len(components)})"):
-            self._create_vms(run, si, zpod, components, place, folder, pool, pg_key)
-        with run.step("power on"):
-            existing = vcenter.vms_in_folder(si, folder)
-            off = [vm for vm, state in existing.values() if state != vcenter.POWERED_ON]
-            vcenter.power_on(si, off)
-            self._mark_components(run, existing, "running")
+        placement = {
+            "folder": folder._moId, "pool": pool._moId, "portgroup": pg._moId,
+            "portgroup_key": pg_key, "switch_uuid": place.switch_uuid,
+            "datastore": place.datastore._moId if place.datastore else None,
+            "datastore_name": place.datastore_name}
+        return self._dispatch(run, placement)
 
-    def _create_vms(self, run, si, zpod, components, place, folder, pool, pg_key) -> None:
-        plan = NetworkPlan(subnet=zpod.subnet, vlan=zpod.vlan)
-        password = run.ctx.secrets.decrypt(zpod.password_encrypted)
-        existing = vcenter.vms_in_folder(si, folder)
-        configs = []
-        for component in components:
-            if component.vm_name in existing:
-                continue
-            guestinfo = {
-                "hostname": component.hostname, "ipaddress": component.ip,
-                "netmask": plan.netmask, "gateway": plan.gateway, "dns": plan.dns,
-                "domain": zpod.domain, "password": password,
-            }
-            configs.append(vcenter.vm_config(
-                {"vm_name": component.vm_name, "spec": component.spec}, place, pg_key, guestinfo))
-        if configs:
-            run.emit(EventKind.PROGRESS, "creating " + ", ".join(c.name for c in configs),
-                     run.percent())
-            vcenter.create_vms(si, folder, pool, configs)
-        self._mark_components(run, vcenter.vms_in_folder(si, folder), "created")
-
-    def _mark_components(self, run, vms: dict, status: str) -> None:
+    def _dispatch(self, run, placement: dict):
+        """Record the placement, skip finished stages, send the current stage's items."""
         with transaction(run.ctx.sessions) as session:
-            for component in session.scalars(select(Component).where(
-                    Component.zpod_id == run.zpod_id)):
-                hit = vms.get(component.vm_name)
-                if hit is not None:
-                    component.moref, component.status = hit[0]._moId, status
+            job = session.get(Job, run.job_id)
+            job.result = {**(job.result or {}), "placement": placement}
+            stage = job.stage if job.stage is not None else items.next_stage(
+                session, run.zpod_id, None)
+            while stage is not None and not items.pending_in(session, run.zpod_id, stage):
+                stage = items.next_stage(session, run.zpod_id, stage)
+            job.stage = stage
+        if stage is None:
+            return None  # every component is ready: the job ends here
+        with run.ctx.sessions() as session:
+            name = session.scalar(select(Component.stage).where(
+                Component.zpod_id == run.zpod_id, Component.stage_index == stage).limit(1))
+        count = items.dispatch(run.ctx, run.zpod_id, stage)
+        run.emit(EventKind.PROGRESS, items.stage_started_message(name, count), run.percent())
+        return HANDED_OFF
 
     def on_success(self, session, job) -> None:
-        _set_zpod(session, job.zpod_id, ZpodStatus.READY)
+        items.deploy_succeeded(session, job)
 
     def on_failure(self, session, job, message: str) -> None:
-        _set_zpod(session, job.zpod_id, ZpodStatus.FAILED, f"deploy failed: {message}")
+        items.deploy_failed(session, job, message)
 
 
 class DestroyFlow:

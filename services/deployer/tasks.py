@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from services.deployer.flows import FLOWS
+from services.deployer.items import run_item
 from shared.contract import Tasks
 from shared.jobs import JOB_TASK_OPTIONS, run_job
 from shared.outbox import republish_due
@@ -15,6 +16,10 @@ def register(app: Celery) -> None:
     @app.task(name=Tasks.DEPLOY_ZPOD.name, **JOB_TASK_OPTIONS)
     def deploy_zpod(self, job_id: int):
         return run_job(self, job_id, FLOWS["deploy"])
+
+    @app.task(name=Tasks.DEPLOY_ITEM.name, **JOB_TASK_OPTIONS)
+    def deploy_item(self, component_id: int):
+        return run_item(self, component_id)
 
     @app.task(name=Tasks.DESTROY_ZPOD.name, **JOB_TASK_OPTIONS)
     def destroy_zpod(self, job_id: int):

@@ -77,48 +77,6 @@ def vms_in_folder(si, folder) -> dict[str, tuple]:
     return {p["name"]: (vm, p.get("runtime.powerState")) for vm, p in found}
 
 
-def _device(spec, operation="add", file_operation=None):
-    change = vim.vm.device.VirtualDeviceSpec(operation=operation, device=spec)
-    if file_operation:
-        change.fileOperation = file_operation
-    return change
-
-
-def vm_config(component: dict, placement: Placement, pg_key: str, guestinfo: dict):
-    """A ConfigSpec for one zPod VM: sizing, PVSCSI disks, a vmxnet3 NIC, guestinfo."""
-    spec = component["spec"]
-    devices = [_device(vim.vm.device.ParaVirtualSCSIController(
-        key=-100, busNumber=0, sharedBus="noSharing"))]
-    for index, disk in enumerate(spec["disks"]):
-        backing = vim.vm.device.VirtualDisk.FlatVer2BackingInfo(
-            diskMode="persistent", thinProvisioned=disk["thin"], fileName="")
-        devices.append(_device(vim.vm.device.VirtualDisk(
-            key=-101 - index, controllerKey=-100, unitNumber=index,
-            capacityInKB=disk["size_kb"], backing=backing), file_operation="create"))
-    nic_backing = vim.vm.device.VirtualEthernetCard.DistributedVirtualPortBackingInfo(
-        port=vim.dvs.PortConnection(switchUuid=placement.switch_uuid, portgroupKey=pg_key))
-    devices.append(_device(vim.vm.device.VirtualVmxnet3(
-        key=-200, backing=nic_backing, addressType="generated",
-        connectable=vim.vm.device.VirtualDevice.ConnectInfo(
-            startConnected=True, allowGuestControl=True, connected=True))))
-    return vim.vm.ConfigSpec(
-        name=component["vm_name"], numCPUs=spec["cpus"], numCoresPerSocket=spec["cpus"],
-        memoryMB=spec["memory_mb"], guestId=spec["guest_id"],
-        nestedHVEnabled=spec["nested_hv"],
-        files=vim.vm.FileInfo(vmPathName=f"[{placement.datastore_name}]"),
-        extraConfig=[vim.option.OptionValue(key=f"guestinfo.{k}", value=v)
-                     for k, v in guestinfo.items()],
-        deviceChange=devices,
-    )
-
-
-def create_vms(si, folder, pool, configs: list) -> None:
-    """Start every CreateVM task at once, then wait for all of them."""
-    tasks = [_call(f"create VM '{c.name}'", folder.CreateVM_Task, config=c, pool=pool)
-             for c in configs]
-    wait_for_tasks(si, tasks, "create the zPod's VMs")
-
-
 def power_on(si, vms: list) -> None:
     tasks = [_call("power on VM", vm.PowerOnVM_Task) for vm in vms]
     wait_for_tasks(si, tasks, "power on the zPod's VMs")

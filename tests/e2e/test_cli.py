@@ -56,8 +56,8 @@ def test_deploy_with_live_progress_then_destroy(nestlab, worker, simulator, clie
 
     result = nestlab("zpods", "create", "cli1", "--endpoint", "sim", "--wait")
     assert result.exit_code == 0, result.output
-    for expected in ("deploy cli1", "folder nestlab-cli1", "power on", "100%",
-                     "esxi3", "10.96.0.13", "nestlab-cli1-router"):
+    for expected in ("deploy cli1", "folder nestlab-cli1", "stage network", "stage hosts",
+                     "100%", "esxi3", "10.96.0.13", "nestlab-cli1-router"):
         assert expected in result.output, expected
 
     listed = json.loads(nestlab("-o", "json", "zpods", "list").output)
@@ -69,12 +69,28 @@ def test_deploy_with_live_progress_then_destroy(nestlab, worker, simulator, clie
     assert "destroyed" in result.output
 
 
+def test_overrides_file_then_add_component(nestlab, worker, simulator, client, tmp_path):
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator))
+    overrides = tmp_path / "two-hosts.yaml"
+    overrides.write_text("stages:\n  $items:\n    hosts:\n      items:\n        $items:\n"
+                         "          esxi{n}: {count: 2}\n")
+    result = nestlab("zpods", "create", "small", "--endpoint", "sim", "--overrides",
+                     str(overrides), "--wait")
+    assert result.exit_code == 0, result.output
+    assert "esxi2" in result.output and "esxi3" not in result.output
+    item = tmp_path / "esxi9.yaml"
+    item.write_text("{role: esxi, hostname: esxi9, host_octet: 19, nested_hv: true}\n")
+    result = nestlab("zpods", "add-component", "small", str(item), "--wait")
+    assert result.exit_code == 0, result.output
+    assert "stage added" in result.output and "10.96.0.19" in result.output
+
+
 def test_failed_deployment_exits_non_zero(nestlab, worker, simulator, client):
     client.post("/api/v1/endpoints", json=endpoint_body(simulator, datastore="missing-ds"))
     result = nestlab("zpods", "create", "broken", "--endpoint", "sim", "--wait")
     assert result.exit_code == 1
     assert "datastore 'missing-ds'" in result.output
-    assert "nestlab zpods destroy" in result.output
+    assert "nestlab zpods destroy" in result.output and "nestlab jobs retry" in result.output
 
 
 def test_validation_errors_are_shown_by_field(nestlab, client, simulator):

@@ -137,3 +137,35 @@ def test_a_bad_request_lists_every_problem(client):
     assert set(errors) == {"endpoint", "config"}
     assert "cpus" in str(errors["config"])
     assert client.get("/api/v1/zpods").get_json() == []
+
+
+def test_a_component_is_added_to_a_live_zpod(client, worker, simulator):
+    from tests.conftest import endpoint_body
+    from tests.helpers import wait_for_job
+    from tests.vsphere_inspect import Inspector
+
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator))
+    created = client.post("/api/v1/zpods", json={"name": "grows", "endpoint": "sim",
+                                                 "profile": "minimal"}).get_json()
+    assert wait_for_job(client, created["job_id"])["status"] == "succeeded"
+    item = {"role": "esxi", "hostname": "esxi4", "host_octet": 14, "cpus": 2,
+            "memory_mb": 4096, "nested_hv": True, "disks": [{"size_gb": 8}]}
+    response = client.post("/api/v1/zpods/grows/components", json=item)
+    assert response.status_code == 202, response.get_json()
+    job = wait_for_job(client, int(response.headers["Location"].rsplit("/", 1)[1]))
+    assert job["status"] == "succeeded" and job["kind"] == "add_component", job["error"]
+    assert [s["name"] for s in job["steps"]][-2:] == ["esxi4: create", "esxi4: power on"]
+    zpod = client.get("/api/v1/zpods/grows").get_json()
+    assert zpod["status"] == "ready"
+    added = next(c for c in zpod["components"] if c["hostname"] == "esxi4")
+    assert added["status"] == "ready" and added["ip"].endswith(".14")
+    inspector = Inspector(simulator)
+    try:
+        assert len(inspector.vms_named("nestlab-grows-esxi4")) == 1
+        assert len(inspector.vms_named("nestlab-grows-")) == 5
+    finally:
+        inspector.close()
+    taken = client.post("/api/v1/zpods/grows/components", json={**item, "host_octet": 1})
+    assert taken.status_code == 422
+    assert set(taken.get_json()["errors"]["json"]) == {"hostname", "host_octet"}
+    assert client.post("/api/v1/zpods/nope/components", json=item).status_code == 404
