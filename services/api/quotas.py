@@ -41,17 +41,19 @@ def lock(session, user: User) -> None:
     session.execute(select(User.id).where(User.id == user.id).with_for_update())
 
 
-def check(session, user: User, profile: Profile) -> None:
-    """409 naming the first limit a new zPod of `profile` would exceed; call it in the
-    transaction that records the zPod (it serializes the user's requests until the commit)."""
+def check(session, user: User, profile: Profile, new_zpod: bool = True) -> None:
+    """409 naming the first limit that `profile`'s VMs (in a new zPod, or added to one of
+    `user`'s) would exceed; call it in the transaction that records them (it serializes
+    the user's requests until the commit)."""
     lock(session, user)
     used = usage(session, user)
     cpus, mb = sizing(profile)
-    wanted = (("max_zpods", used["zpods"] + 1, "live zPods"),
+    wanted = (("max_zpods", used["zpods"] + int(new_zpod), "live zPods"),
               ("max_vcpu", used["vcpu"] + cpus, "vCPUs"),
               ("max_memory_mb", used["memory_mb"] + mb, "MB of memory"))
     for field, total, unit in wanted:
         limit = getattr(user, field)
         if limit is not None and total > limit:
-            abort(409, message=f"quota exceeded: {field} is {limit} {unit} and this zPod "
-                               f"would bring {user.name} to {total}")
+            abort(409, message=f"quota exceeded: {field} is {limit} {unit} and this "
+                               f"{'zPod' if new_zpod else 'component'} would bring {user.name} "
+                               f"to {total}")

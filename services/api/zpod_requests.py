@@ -164,7 +164,7 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
 
 def add_component(session, user: User, zpod: Zpod, item: dict) -> Job:
     """Plan one more item (its own last stage) on a live zPod and publish the job
-    that builds it; 422 for names or addresses already taken, 409 over quota."""
+    that builds it; 422 for names or addresses already taken, 409 over the owner's quota."""
     problems = Resolution()
     document = {"name": zpod.profile, "stages": [{"name": "added", "items": [item]}]}
     try:
@@ -189,7 +189,8 @@ def add_component(session, user: User, zpod: Zpod, item: dict) -> Job:
                 problems.problem(where, message)
     if not problems.ok:
         reject(problems)
-    quotas.check(session, user, profile)
+    # The zPod's owner's quota: usage is counted by owner, whoever adds the component.
+    quotas.check(session, zpod.owner_user or user, profile, new_zpod=False)
     stage = 1 + max((c.stage_index for c in zpod.components), default=-1)
     for component in planned:
         component.update(stage="added", stage_index=stage)

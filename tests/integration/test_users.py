@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from shared.events import EventKind, EventRecorder
 from shared.models import ApiToken, Job, Zpod, utcnow
 from tests.conftest import SCAN
-from tests.integration.conftest import PEOPLE, Caller, grant_endpoint
+from tests.integration.conftest import PEOPLE, Caller, grant_endpoint, settle_jobs
 
 ROLES = ["admin", *PEOPLE]
 ALLOWED = {"admin", "owner", "zadmin", "gadmin", "mixed"}
@@ -203,6 +203,26 @@ def test_quotas(app, admin, make_user, endpoint, limits, second, limit_name):
         with app.extensions["nestlab"].sessions() as session, session.begin():
             session.execute(update(Zpod).values(live_name=None, status="destroyed"))
         assert user.post("/api/v1/zpods", json=dict(body, name="two")).status_code == 202
+
+
+def test_an_added_component_counts_against_the_owners_quota(app, people):
+    admin, zadmin = people["admin"], people["zadmin"]
+    with app.extensions["nestlab"].sessions() as session, session.begin():
+        session.execute(update(Zpod).values(status="ready"))
+    used = admin.patch("/api/v1/users/olive", json={"max_zpods": 1}).json["usage"]
+    item = {"role": "vm", "hostname": "extra", "host_octet": 200, "cpus": 2}
+    # olive is at her zPod limit, but a component is not a zPod.
+    added = zadmin.post("/api/v1/zpods/lab/components", json=item)
+    assert added.status_code == 202, added.json
+    assert admin.get("/api/v1/users/olive").json["usage"]["vcpu"] == used["vcpu"] + 2
+    settle_jobs(app)
+    with app.extensions["nestlab"].sessions() as session, session.begin():
+        session.execute(update(Zpod).values(status="ready"))
+    admin.patch("/api/v1/users/olive", json={"max_vcpu": used["vcpu"] + 3})
+    refused = zadmin.post("/api/v1/zpods/lab/components",
+                          json=dict(item, hostname="more", host_octet=201))
+    assert refused.status_code == 409, refused.json
+    assert "max_vcpu" in refused.json["message"] and "olive" in refused.json["message"]
 
 
 def test_events_show_only_visible_jobs(app, people):
