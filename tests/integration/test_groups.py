@@ -117,3 +117,25 @@ def test_a_grant_row_names_exactly_one_grantee(app, people):
                     "VALUES (1, :u, :g, 'viewer', CURRENT_TIMESTAMP)"),
                     {"u": user_id, "g": group_id})
             connection.rollback()
+
+
+def test_migration_down_keeps_user_grants_and_drops_group_grants(app, people):
+    from alembic import command
+
+    from shared.db import alembic_config, make_engine, upgrade
+
+    ctx = app.extensions["nestlab"]
+    url = ctx.settings.database_url
+    ctx.engine.dispose()
+    command.downgrade(alembic_config(url), "-1")
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT u.name, p.role FROM zpod_permissions p "
+                                       "JOIN users u ON u.id = p.user_id ORDER BY p.id")).all()
+        count = connection.execute(text("SELECT count(*) FROM zpod_permissions")).scalar()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [("zed", "admin"), ("vic", "viewer"), ("max", "viewer")]
+    assert count == 3
+    upgrade(url)
+    assert people["zadmin"].get("/api/v1/zpods/lab/credentials").status_code == 200
+    assert people["gadmin"].get("/api/v1/zpods/lab").status_code == 404
