@@ -35,21 +35,33 @@ def wait(client, job_id: int) -> dict:
         time.sleep(0.02)
 
 
-def run_case(stack, workdir: Path, delay_ms: int, redis_url: str) -> dict:
-    sim = devstack.start_vcsim(stack, workdir / f"sim-{delay_ms}",
-                               flags=["-delay", str(delay_ms)])
-    settings = Settings(var_dir=workdir / f"case-{delay_ms}", redis_url=redis_url,
+def bench_settings(var_dir: Path, redis_url: str) -> Settings:
+    settings = Settings(var_dir=var_dir, redis_url=redis_url,
                         secret_keys=(Fernet.generate_key().decode(),), republish_interval=0)
     upgrade(settings.database_url)
+    return settings
+
+
+def api_client(settings: Settings, sim):
+    """(app, test client) of an API with an admin token and the simulator as endpoint `sim`."""
     app = create_app(settings)
     client = app.test_client()
     token = ensure_admin_token(app.extensions["nestlab"])
     client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    client.post("/api/v1/endpoints", json={
+    response = client.post("/api/v1/endpoints", json={
         "name": "sim", "host": sim.host, "port": sim.port, "username": sim.username,
         "password": sim.password, "datacenter": "DC0", "cluster": "DC0_C0",
         "datastore": "LocalDS_0", "switch": "DVS0", "verify_tls": False,
         "supernet": "10.96.0.0/16", "vlan_range": "100-199"})
+    assert response.status_code == 201, response.get_json()
+    return app, client
+
+
+def run_case(stack, workdir: Path, delay_ms: int, redis_url: str) -> dict:
+    sim = devstack.start_vcsim(stack, workdir / f"sim-{delay_ms}",
+                               flags=["-delay", str(delay_ms)])
+    settings = bench_settings(workdir / f"case-{delay_ms}", redis_url)
+    app, client = api_client(settings, sim)
     deploys, destroys, calls = [], [], []
     with start_worker(create_worker(settings), pool="solo", perform_ping_check=False,
                       queues=["deployer"], loglevel="WARNING"):

@@ -18,13 +18,9 @@ import time
 from pathlib import Path
 
 import redis
-from cryptography.fernet import Fernet
 
-from bench.deploy import wait
+from bench.deploy import api_client, bench_settings, wait
 from nestlab import devstack
-from services.api import create_app
-from services.api.auth import ensure_admin_token
-from shared.db import upgrade
 from shared.settings import Settings
 
 SIZES = (3, 8, 16)
@@ -69,18 +65,8 @@ def stop_workers(procs: list[subprocess.Popen]) -> None:
 
 def run_workers(stack, workdir: Path, workers: int, redis_url: str) -> list[tuple]:
     sim = devstack.start_vcsim(stack, workdir / f"sim-{workers}", flags=["-delay", str(DELAY_MS)])
-    settings = Settings(var_dir=workdir / f"case-{workers}", redis_url=redis_url,
-                        secret_keys=(Fernet.generate_key().decode(),), republish_interval=0)
-    upgrade(settings.database_url)
-    app = create_app(settings)
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = \
-        f"Bearer {ensure_admin_token(app.extensions['nestlab'])}"
-    client.post("/api/v1/endpoints", json={
-        "name": "sim", "host": sim.host, "port": sim.port, "username": sim.username,
-        "password": sim.password, "datacenter": "DC0", "cluster": "DC0_C0",
-        "datastore": "LocalDS_0", "switch": "DVS0", "verify_tls": False,
-        "supernet": "10.96.0.0/16", "vlan_range": "100-199"})
+    settings = bench_settings(workdir / f"case-{workers}", redis_url)
+    app, client = api_client(settings, sim)
     procs = start_workers(workers, settings, workdir)
     rows = []
     try:

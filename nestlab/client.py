@@ -85,6 +85,10 @@ class Client:
     def verify_endpoint(self, ref: str | int) -> dict:
         return self.request("POST", f"/endpoints/{ref}/verify")
 
+    def endpoint_capacity(self, ref: str | int) -> dict:
+        """CPU, memory, storage, VLAN ids and subnets: total, held by zPods, free."""
+        return self.request("GET", f"/endpoints/{ref}/capacity")
+
     # zPods
     def add_component(self, zpod: str | int, item: dict) -> dict:
         """Add a component (one profile item) to a live zPod; returns the zPod."""
@@ -107,6 +111,14 @@ class Client:
         return self.request("POST", "/zpods", json={
             "name": name, "endpoint": endpoint, "profile": profile,
             "overlays": overlays or [], "overrides": overrides or {}, **extra})
+
+    def plan_zpod(self, name: str, endpoint: str, profile: str = "minimal",
+                  overlays: list[str] | None = None, overrides: dict | None = None) -> dict:
+        """What creating this zPod would do, without doing it: `ok`, every problem,
+        the merged config, the network, components, vSphere objects and capacity."""
+        return self.request("POST", "/zpods/plan", json={
+            "name": name, "endpoint": endpoint, "profile": profile,
+            "overlays": list(overlays or []), "overrides": overrides or {}})
 
     def zpod(self, ref: str | int) -> dict:
         return self.request("GET", f"/zpods/{ref}")

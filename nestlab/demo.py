@@ -62,8 +62,10 @@ def main() -> int:
         redis_url = devstack.ensure_redis(stack, var_dir, os.environ.get("REDIS_URL"))
         say("starting the vSphere simulator (TLS, password enforced)")
         sim = devstack.start_vcsim(stack, var_dir, flags=["-method-delay", SIM_DELAYS])
+        # The simulator's datastore is this machine's disk and its disks hold no data:
+        # let the demo's 148 GB of (virtual) disks fit on a small one too.
         env = dict(os.environ, REDIS_URL=redis_url, NESTLAB_VAR_DIR=str(var_dir),
-                   NESTLAB_ADMIN_TOKEN=token)
+                   NESTLAB_ADMIN_TOKEN=token, NESTLAB_CAPACITY_STORAGE_OVERCOMMIT="20")
         env.pop("DATABASE_URL", None)
         say("starting the API, a deployer and a notifier worker (logs in var/demo/)")
         url = devstack.start_api(stack, env, devstack.free_port(), var_dir)

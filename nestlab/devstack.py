@@ -146,6 +146,12 @@ class Simulator:
                 self.proc.wait()
 
 
+# Simulated hosts report 4 GB each: 16 of them leave room for a `minimal` zPod
+# (49 GB of memory, not overcommitted by default) and more. A later `-host`
+# flag wins.
+SIM_CLUSTER_HOSTS = 16
+
+
 def start_vcsim(stack: Stack | None, var_dir: Path, username: str = "nestlab",
                 password: str = "nestlab-sim", flags: list[str] | None = None,
                 port: int = 0, binary: Path | None = None) -> Simulator:
@@ -154,7 +160,8 @@ def start_vcsim(stack: Stack | None, var_dir: Path, username: str = "nestlab",
     var_dir.mkdir(parents=True, exist_ok=True)
     ready = var_dir / f"vcsim-{os.getpid()}-{time.monotonic_ns()}.json"
     argv = [str(binary), "-listen", f"127.0.0.1:{port}", "-tls", "-username", username,
-            "-password", password, "-ready-file", str(ready), *(flags or [])]
+            "-password", password, "-ready-file", str(ready), "-host", str(SIM_CLUSTER_HOSTS),
+            *(flags or [])]
     log_path = var_dir / "vcsim.log"
     if stack is not None:
         proc = stack.start("vsphere simulator", argv, log_path=log_path)

@@ -36,6 +36,8 @@ class Tasks:
     DEPLOY_ITEM = TaskName("deployer.deploy_item", Queues.DEPLOYER, ("component_id",))
     # Periodic (beat): publish jobs the broker never took or may have lost.
     REPUBLISH_JOBS = TaskName("deployer.republish_jobs", Queues.DEPLOYER, ())
+    # Periodic (beat): re-read every verified endpoint's cluster and datastore figures.
+    REFRESH_CAPACITY = TaskName("deployer.refresh_capacity", Queues.DEPLOYER, ())
     SYNC_LIBRARY = TaskName("library.sync_library", Queues.LIBRARY)
     DOWNLOAD_COMPONENT = TaskName("library.download_component", Queues.LIBRARY)
     STAGE_COMPONENT = TaskName("library.stage_component", Queues.LIBRARY)

@@ -181,6 +181,10 @@ class Endpoint(Base):
     status: Mapped[str] = mapped_column(String(20), default="unverified")
     status_message: Mapped[str | None] = mapped_column(Text)
     verified_at: Mapped[datetime | None]
+    # The cluster's and datastore's figures as the deployer last read them
+    # (services/deployer/capacity.py), and when; NULL until the first verify.
+    capacity: Mapped[dict | None] = mapped_column(JSON)
+    capacity_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     @property
@@ -670,27 +674,24 @@ class Delivery(Base):
     finished_at: Mapped[datetime | None]
 
 
-class ProfileRecord(Base):
+class NamedDocument:
+    """Columns of a named JSON document edited through the API (profiles, overlays)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    document: Mapped[dict] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ProfileRecord(NamedDocument, Base):
     """A zPod profile document (see shared.profiles); `minimal` is seeded by a migration."""
 
     __tablename__ = "profiles"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    document: Mapped[dict] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
-
-class OverlayRecord(Base):
+class OverlayRecord(NamedDocument, Base):
     """A named overlay document a zPod request can apply over its profile (shared.overlays)."""
 
     __tablename__ = "overlays"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    name: Mapped[str] = mapped_column(String(64), unique=True)
-    description: Mapped[str] = mapped_column(Text, default="")
-    document: Mapped[dict] = mapped_column(default=dict)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -65,10 +65,14 @@ def subnets(supernet: str) -> Iterator[str]:
         yield str(subnet)
 
 
+def _taken(session: Session, endpoint: Endpoint, kind: str) -> set[str]:
+    return set(session.scalars(select(Allocation.value).where(
+        Allocation.endpoint_id == endpoint.id, Allocation.kind == kind)))
+
+
 def _take(session: Session, endpoint: Endpoint, zpod: Zpod, kind: str,
           candidates: Iterator[str]) -> str:
-    taken = set(session.scalars(select(Allocation.value).where(
-        Allocation.endpoint_id == endpoint.id, Allocation.kind == kind)))
+    taken = _taken(session, endpoint, kind)
     for value in candidates:
         if value in taken:
             continue
@@ -82,27 +86,59 @@ def _take(session: Session, endpoint: Endpoint, zpod: Zpod, kind: str,
     raise CapacityError(f"endpoint '{endpoint.name}' has no free {kind} left")
 
 
+def vlans(endpoint: Endpoint) -> Iterator[str]:
+    return (str(v) for v in range(endpoint.vlan_min, endpoint.vlan_max + 1))
+
+
 def allocate(session: Session, endpoint: Endpoint, zpod: Zpod) -> NetworkPlan:
     """Reserve a VLAN id and a subnet for `zpod` (which must have an id)."""
-    vlans = (str(v) for v in range(endpoint.vlan_min, endpoint.vlan_max + 1))
-    vlan = int(_take(session, endpoint, zpod, "vlan", vlans))
+    vlan = int(_take(session, endpoint, zpod, "vlan", vlans(endpoint)))
     subnet = _take(session, endpoint, zpod, "subnet", subnets(endpoint.supernet))
     return NetworkPlan(subnet=subnet, vlan=vlan)
+
+
+def peek(session: Session, endpoint: Endpoint) -> tuple[str | None, int | None]:
+    """(subnet, VLAN id) that `allocate` would pick now, None where none is free.
+
+    Reserves nothing: a concurrent request may take them first, so a plan
+    shows what allocation would pick, not a promise.
+    """
+    taken_vlans, taken_subnets = _taken(session, endpoint, "vlan"), _taken(session, endpoint,
+                                                                           "subnet")
+    vlan = next((v for v in vlans(endpoint) if v not in taken_vlans), None)
+    subnet = next((s for s in subnets(endpoint.supernet) if s not in taken_subnets), None)
+    return subnet, int(vlan) if vlan is not None else None
+
+
+def room(session: Session, endpoint: Endpoint) -> dict[str, dict[str, int]]:
+    """VLAN ids and subnets of the endpoint: total, used (by live zPods) and free."""
+    sizes = {"vlans": ("vlan", endpoint.vlan_max - endpoint.vlan_min + 1),
+             "subnets": ("subnet", 2 ** (ZPOD_PREFIX - ipaddress.ip_network(
+                 endpoint.supernet).prefixlen))}
+    result = {}
+    for name, (kind, total) in sizes.items():
+        used = len(_taken(session, endpoint, kind))
+        result[name] = {"total": total, "used": used, "free": max(0, total - used)}
+    return result
 
 
 def release(session: Session, zpod: Zpod) -> None:
     session.execute(delete(Allocation).where(Allocation.zpod_id == zpod.id))
 
 
-def plan_components(profile: Profile, zpod_name: str, plan: NetworkPlan) -> list[dict]:
-    """The VMs of a zPod: names, addresses and sizing, in deployment order."""
+def plan_components(profile: Profile, zpod_name: str, plan: NetworkPlan | None) -> list[dict]:
+    """The VMs of a zPod: names, addresses and sizing, in deployment order.
+
+    Without a network plan (a zPod plan on an endpoint with no room) the
+    addresses are None.
+    """
     components = []
     for item in profile.items:
         for hostname, octet in item.expand():
             components.append({
                 "hostname": hostname,
                 "role": item.role,
-                "ip": plan.host(octet),
+                "ip": plan.host(octet) if plan is not None else None,
                 "vm_name": f"nestlab-{zpod_name}-{hostname}",
                 "stage": item.stage,
                 "stage_index": item.stage_index,

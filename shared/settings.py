@@ -53,6 +53,14 @@ class Settings:
       NESTLAB_TRUSTED_PROXIES     networks (CIDR) of the reverse proxies in front of the
                                   API, comma separated; only their X-Forwarded-For is
                                   believed for the audit's client address (default: none)
+    Endpoint capacity (admission of zPods, see shared/capacity.py):
+      NESTLAB_CAPACITY_REFRESH_INTERVAL  seconds between two reads of every verified
+                                  endpoint's cluster and datastore figures (300)
+      NESTLAB_CAPACITY_CPU_OVERCOMMIT     vCPUs allowed per physical core (4.0)
+      NESTLAB_CAPACITY_MEMORY_OVERCOMMIT  MB of zPod memory allowed per MB of the
+                                  cluster (1.0: nested ESXi memory is not overcommitted)
+      NESTLAB_CAPACITY_STORAGE_OVERCOMMIT GB of zPod disks allowed per free GB of the
+                                  datastore (1.0: thin disks count at their full size)
     Live event stream (Server-Sent Events, per API process):
       NESTLAB_SSE_KEEPALIVE       seconds of silence before a keep-alive comment (15)
       NESTLAB_SSE_POLL_INTERVAL   seconds between database checks when Redis
@@ -127,6 +135,10 @@ class Settings:
     # An event, or a message, whose task has not run this long is picked up by the sweep.
     notify_sweep_grace: float = 60.0
     channel_blocklist: tuple[str, ...] = DEFAULT_CHANNEL_BLOCKLIST
+    capacity_refresh_interval: float = 300.0
+    capacity_cpu_overcommit: float = 4.0
+    capacity_memory_overcommit: float = 1.0
+    capacity_storage_overcommit: float = 1.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -180,6 +192,10 @@ class Settings:
             "NESTLAB_NOTIFY_RETRY_CAP": ("notify_retry_cap", float),
             "NESTLAB_NOTIFY_TIMEOUT": ("notify_timeout", float),
             "NESTLAB_NOTIFY_SWEEP_INTERVAL": ("notify_sweep_interval", float),
+            "NESTLAB_CAPACITY_REFRESH_INTERVAL": ("capacity_refresh_interval", float),
+            "NESTLAB_CAPACITY_CPU_OVERCOMMIT": ("capacity_cpu_overcommit", float),
+            "NESTLAB_CAPACITY_MEMORY_OVERCOMMIT": ("capacity_memory_overcommit", float),
+            "NESTLAB_CAPACITY_STORAGE_OVERCOMMIT": ("capacity_storage_overcommit", float),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):

@@ -144,8 +144,11 @@ def settings(tmp_path, database_url, redis_url, redis_client) -> Settings:
                     library_min_free=0, progress_interval=0.05, download_timeout=5,
                     sse_keepalive=1.0, sse_poll_interval=0.5, sse_token_check=0.5,
                     notify_interval=1.0, notify_retry_base=0.1, notify_retry_cap=1.0,
-                    notify_timeout=3.0,
-                    notify_sweep_interval=0.5, notify_sweep_grace=2.0)
+                    notify_timeout=3.0, notify_sweep_interval=0.5, notify_sweep_grace=2.0,
+                    # The simulator's datastore is this machine's disk, and the session
+                    # simulator keeps every test's zPods: storage admission would depend on
+                    # the disk and the test order. Tests of it set their own ratio.
+                    capacity_storage_overcommit=1000.0)
 
 
 @pytest.fixture
@@ -260,6 +263,16 @@ def simulator(stack, session_dir, vcsim_binary):
     sim = devstack.start_vcsim(None, session_dir, binary=vcsim_binary)
     yield sim
     sim.stop()
+
+
+@pytest.fixture
+def inspector(simulator):
+    """Plain pyvmomi on the test's simulator (a module may bring its own `simulator`)."""
+    from tests.vsphere_inspect import Inspector
+
+    found = Inspector(simulator)
+    yield found
+    found.close()
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""`nestlab endpoints`: register, list, show and verify vCenter endpoints."""
+"""`nestlab endpoints`: register, list, show, verify vCenter endpoints and show their capacity."""
 
 from __future__ import annotations
 
@@ -71,3 +71,44 @@ def verify(ref: str, wait: bool = typer.Option(True, help="Wait for the result."
         state.out.error(job["error"])
         raise typer.Exit(1)
     state.out.say(f"endpoint '{ref}' is ready")
+
+
+CAPACITY = [("resource", "RESOURCE"), ("total", "TOTAL"), ("held", "HELD BY ZPODS"),
+            ("free", "FREE"), ("unit", "UNIT"), ("note", "NOTE")]
+
+
+def capacity_rows(found: dict) -> list[dict]:
+    cpu, memory, storage = found["cpu"], found["memory"], found["storage"]
+    return [
+        {"resource": "cpu", "total": cpu["total_cores"], "held": cpu["held_vcpus"],
+         "free": cpu["free_vcpus"], "unit": "vCPUs",
+         "note": f"{cpu['overcommit']}:1 overcommit; {cpu['total_mhz'] or '-'} MHz in all"},
+        {"resource": "memory", "total": memory["total_mb"], "held": memory["held_mb"],
+         "free": memory["free_mb"], "unit": "MB", "note": f"{memory['overcommit']}:1 overcommit"},
+        {"resource": "storage", "total": storage["total_gb"], "held": storage["held_gb"],
+         "free": storage["free_gb"], "unit": "GB",
+         "note": f"datastore free {storage['datastore_free_gb'] or '-'} GB; thin disks at "
+                 "full size"},
+        {"resource": "vlans", "total": found["vlans"]["total"], "held": found["vlans"]["used"],
+         "free": found["vlans"]["free"], "unit": "VLAN ids"},
+        {"resource": "subnets", "total": found["subnets"]["total"],
+         "held": found["subnets"]["used"], "free": found["subnets"]["free"], "unit": "/24s"},
+    ]
+
+
+@app.command()
+def capacity(ref: str):
+    """CPU, memory, storage, VLAN ids and subnets: total, held by zPods, free."""
+    with api() as client:
+        found = client.endpoint_capacity(ref)
+    if state.out.fmt != "table":
+        state.out.data(found)
+        return
+    state.out.table(capacity_rows(found), CAPACITY,
+                    title=f"{found['endpoint']}: cluster {found['cluster']}, "
+                          f"datastore {found['datastore']}")
+    if found["known"]:
+        state.out.say(f"vCenter figures read at {found['read_at']}")
+    else:
+        state.out.say("capacity unknown: verify the endpoint (`nestlab endpoints verify "
+                      f"{ref}`)")

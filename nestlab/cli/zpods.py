@@ -1,4 +1,4 @@
-"""`nestlab zpods`: create (with live progress), list, show and destroy zPods."""
+"""`nestlab zpods`: plan, create (with live progress), list, show and destroy zPods."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ import typer
 import yaml
 from rich.live import Live
 
+from nestlab.cli.plans import apply_settings, show_plan
 from nestlab.cli.progress import follow
 from nestlab.cli.session import api, state
 
 app = typer.Typer(no_args_is_help=True)
+
+SET_HELP = ("path=value merged over the overrides, e.g. stages.hosts.items.esxi{n}.count=2 "
+            "(repeat for several)")
 
 COLUMNS = [("id", "ID"), ("name", "NAME"), ("status", "STATUS"), ("endpoint", "ENDPOINT"),
            ("profile", "PROFILE"), ("network.subnet", "SUBNET"), ("network.vlan", "VLAN")]
@@ -58,16 +62,36 @@ def create(name: str, endpoint: str = typer.Option(..., "--endpoint", "-e"),
                "A named overlay applied over the profile; repeat for several, in order.")),
            overrides: Path = typer.Option(None, "--overrides", help=(
                "A YAML/JSON file merged last ('-' for standard input).")),
+           set_: list[str] = typer.Option(None, "--set", help=SET_HELP),
            wait: bool = typer.Option(False, "--wait", "-w", help="Show live progress.")):
     """Deploy a zPod."""
+    body = apply_settings(read_overrides(overrides), set_ or [])
     with api() as client:
         zpod = client.create_zpod(name, endpoint=endpoint, profile=profile,
-                                  overlays=overlay or [], overrides=read_overrides(overrides))
+                                  overlays=overlay or [], overrides=body)
         if state.out.fmt != "table" or not wait:
             state.out.data(zpod, DETAIL)
         _finish(client, client.job(zpod["job_id"]), f"deploy {name}", wait, zpod["components"])
         if wait and state.out.fmt == "table":
             show_zpod(client.zpod(name))
+
+
+@app.command()
+def plan(name: str, endpoint: str = typer.Option(..., "--endpoint", "-e"),
+         profile: str = typer.Option("minimal", "--profile", "-p"),
+         overlay: list[str] = typer.Option(None, "--overlay", help=(
+             "A named overlay applied over the profile; repeat for several, in order.")),
+         set_: list[str] = typer.Option(None, "--set", help=SET_HELP),
+         overrides: Path = typer.Option(None, "--overrides", help=(
+             "A YAML/JSON file merged last ('-' for standard input)."))):
+    """Show what creating a zPod would do, without doing it; exit 1 when it would be refused."""
+    body = apply_settings(read_overrides(overrides), set_ or [])
+    with api() as client:
+        result = client.plan_zpod(name, endpoint=endpoint, profile=profile,
+                                  overlays=overlay or [], overrides=body)
+    show_plan(result)
+    if not result["ok"]:
+        raise typer.Exit(1)
 
 
 def show_zpod(zpod: dict) -> None:

@@ -17,7 +17,7 @@ from flask import Flask, Response, g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from services.api.access import require_admin
+from services.api.access import READ_ONLY_POSTS, require_admin
 from services.api.client_address import client_address
 from services.api.context import api_context, db
 from services.api.user_schemas import AuditEntrySchema, AuditQuerySchema
@@ -37,6 +37,8 @@ VERBS = {"verify", "sync", "enable", "disable", "stage", "test", "power", "start
 
 def _action() -> str | None:
     if request.url_rule is None or not request.path.startswith("/api/"):
+        return None
+    if request.endpoint in READ_ONLY_POSTS:
         return None
     if request.endpoint in AUDITED_READS:
         return AUDITED_READS[request.endpoint]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from services.api.context import api_context, db
 from services.api.endpoints import get_endpoint_or_404
@@ -18,19 +17,18 @@ from services.api.library_schemas import (
     StageSchema,
     TemplateSchema,
 )
-from shared.library_files import component_users, final_path, partial_path, template_name
+from shared.library_files import component_users, final_path, partial_path
 from shared.models import (
     ComponentStatus,
     JobKind,
     LibraryComponent,
-    StagedTemplate,
     TemplateStatus,
 )
+from shared.staging import attach_job, template_row
 
 blp = Blueprint("components", __name__, description="Library components (appliance images)")
 
 DOWNLOADABLE = (ComponentStatus.NOT_DOWNLOADED, ComponentStatus.FAILED)
-STAGEABLE = (TemplateStatus.NEW, TemplateStatus.FAILED)
 BUSY = (ComponentStatus.QUEUED, ComponentStatus.DOWNLOADING, ComponentStatus.VERIFYING)
 
 
@@ -114,26 +112,6 @@ def disable(uid):
     return component
 
 
-def _template_row(component: LibraryComponent, endpoint) -> StagedTemplate:
-    """The (component, endpoint) row, made once; a concurrent maker wins and is re-read."""
-    session = db()
-
-    def find():
-        return session.scalar(select(StagedTemplate).where(
-            StagedTemplate.component_id == component.id,
-            StagedTemplate.endpoint_id == endpoint.id))
-
-    if (found := find()) is not None:
-        return found
-    try:
-        session.add(StagedTemplate(component_id=component.id, endpoint_id=endpoint.id,
-                                   name=template_name(component.uid), status=TemplateStatus.NEW))
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-    return find()
-
-
 @blp.route("/<uid>/stage", methods=["POST"])
 @blp.arguments(StageSchema)
 @blp.response(202, TemplateSchema)
@@ -149,15 +127,9 @@ def stage(data, uid):
         abort(409, message=f"'{uid}' is not downloaded (status {component.status}); "
                            "enable it first")
     session = db()
-    template = _template_row(component, endpoint)
-
-    def claim(session, job) -> bool:
-        taken = session.execute(update(StagedTemplate).where(
-            StagedTemplate.id == template.id, StagedTemplate.status.in_(STAGEABLE),
-        ).values(status=TemplateStatus.QUEUED, status_message=None, job_id=job.id))
-        return taken.rowcount == 1
-
-    job = create_job(JobKind.STAGE, endpoint_id=endpoint.id, claim=claim)
+    template = template_row(session, component.id, component.uid, endpoint.id)
+    job = create_job(JobKind.STAGE, endpoint_id=endpoint.id,
+                     claim=lambda session, job: attach_job(session, template.id, job.id))
     session.refresh(template)
     if job is None and template.status == TemplateStatus.READY:
         return template, 200

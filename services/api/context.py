@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.api.client_address import parse_networks
@@ -76,3 +77,12 @@ def db() -> Session:
     if "db" not in g:
         g.db = api_context().sessions()
     return g.db
+
+
+def find_by_ref(model, ref: str):
+    """The row of `model` whose `name` is `ref`, else the one whose id it is; None if neither."""
+    session = db()
+    found = session.scalar(select(model).where(model.name == ref))
+    if found is None and str(ref).isdigit():
+        found = session.get(model, int(ref))
+    return found

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
+from services.api import capacity as endpoint_capacity
 from services.api.access import (
     current_user,
     is_admin,
@@ -16,7 +17,12 @@ from services.api.access import (
 from services.api.context import api_context, db
 from services.api.grants import grant
 from services.api.jobs import create_job
-from services.api.schemas import EndpointCreateSchema, EndpointSchema, JobSummarySchema
+from services.api.schemas import (
+    EndpointCapacitySchema,
+    EndpointCreateSchema,
+    EndpointSchema,
+    JobSummarySchema,
+)
 from services.api.user_schemas import EndpointPermissionCreateSchema, PermissionSchema
 from shared.models import Endpoint, EndpointPermission, JobKind
 from shared.netplan import parse_vlan_range
@@ -81,6 +87,19 @@ def verify(ref):
     endpoint = get_endpoint_or_404(ref)
     return create_job(JobKind.VERIFY, endpoint_id=endpoint.id)
 
+
+
+@blp.route("/<ref>/capacity")
+@blp.response(200, EndpointCapacitySchema)
+def capacity(ref):
+    """CPU, memory and storage of the endpoint's cluster and datastore (as the deployer
+    last read them: `read_at`), what nestlab's live zPods hold, what is free for new
+    ones after the overcommit ratios, and its VLAN ids and subnets.
+
+    Figures appear once the endpoint is verified and are refreshed periodically.
+    """
+    endpoint = get_endpoint_or_404(ref)
+    return endpoint_capacity.figures(db(), endpoint, api_context().settings)
 
 
 @blp.route("/<ref>/permissions")

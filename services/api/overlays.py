@@ -12,7 +12,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy import select
 
-from services.api.context import db
+from services.api.context import db, find_by_ref
 from services.api.profile_schemas import PROFILE_NAME
 from services.api.profiles import request_document
 from shared.models import OverlayRecord
@@ -48,10 +48,7 @@ def _load(schema: Schema) -> dict:
 
 
 def get_overlay_or_404(ref: str) -> OverlayRecord:
-    session = db()
-    found = session.scalar(select(OverlayRecord).where(OverlayRecord.name == ref))
-    if found is None and ref.isdigit():
-        found = session.get(OverlayRecord, int(ref))
+    found = find_by_ref(OverlayRecord, ref)
     if found is None:
         abort(404, message=f"overlay '{ref}' not found")
     return found

@@ -14,7 +14,7 @@ from flask_smorest import Blueprint, abort
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from services.api.context import db
+from services.api.context import db, find_by_ref
 from services.api.profile_schemas import ProfileDocumentSchema, ProfileSchema
 from shared.models import ProfileRecord, Zpod
 from shared.overlays import OverlayError, merge
@@ -47,10 +47,7 @@ def validated(document: dict) -> dict:
 
 
 def get_profile_or_404(ref: str) -> ProfileRecord:
-    session = db()
-    found = session.scalar(select(ProfileRecord).where(ProfileRecord.name == ref))
-    if found is None and ref.isdigit():
-        found = session.get(ProfileRecord, int(ref))
+    found = find_by_ref(ProfileRecord, ref)
     if found is None:
         abort(404, message=f"profile '{ref}' not found")
     return found

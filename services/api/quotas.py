@@ -18,14 +18,9 @@ from __future__ import annotations
 from flask_smorest import abort
 from sqlalchemy import func, select
 
+from services.api.capacity import Sizing, profile_sizing
 from shared.models import Component, User, Zpod
 from shared.profiles import Profile
-
-
-def sizing(profile: Profile) -> tuple[int, int]:
-    """(vCPUs, memory in MB) of a zPod of this profile."""
-    vms = [(item, len(item.expand())) for item in profile.items]
-    return (sum(item.cpus * n for item, n in vms), sum(item.memory_mb * n for item, n in vms))
 
 
 def usage(session, user: User) -> dict:
@@ -41,19 +36,33 @@ def lock(session, user: User) -> None:
     session.execute(select(User.id).where(User.id == user.id).with_for_update())
 
 
-def check(session, user: User, profile: Profile, new_zpod: bool = True) -> None:
-    """409 naming the first limit that `profile`'s VMs (in a new zPod, or added to one of
-    `user`'s) would exceed; call it in the transaction that records them (it serializes
-    the user's requests until the commit)."""
-    lock(session, user)
+def exceeded(session, user: User, profile: Profile | None,
+             new_zpod: bool = True) -> list[str]:
+    """Every limit that `profile`'s VMs (a new zPod, or added to one of `user`'s) would take
+    the user past, as messages.
+
+    Without a profile (a request whose configuration is invalid) only the
+    number of zPods is checked.
+    """
     used = usage(session, user)
-    cpus, mb = sizing(profile)
+    asked = profile_sizing(profile) if profile is not None else Sizing()
+    what = "zPod" if new_zpod else "component"
     wanted = (("max_zpods", used["zpods"] + int(new_zpod), "live zPods"),
-              ("max_vcpu", used["vcpu"] + cpus, "vCPUs"),
-              ("max_memory_mb", used["memory_mb"] + mb, "MB of memory"))
+              ("max_vcpu", used["vcpu"] + asked.vcpus, "vCPUs"),
+              ("max_memory_mb", used["memory_mb"] + asked.memory_mb, "MB of memory"))
+    problems = []
     for field, total, unit in wanted:
         limit = getattr(user, field)
         if limit is not None and total > limit:
-            abort(409, message=f"quota exceeded: {field} is {limit} {unit} and this "
-                               f"{'zPod' if new_zpod else 'component'} would bring {user.name} "
-                               f"to {total}")
+            problems.append(f"quota exceeded: {field} is {limit} {unit} and this {what} "
+                            f"would bring {user.name} to {total}")
+    return problems
+
+
+def check(session, user: User, profile: Profile, new_zpod: bool = True) -> None:
+    """409 naming the first limit `exceeded` finds; call it in the transaction that records
+    the zPod or component (it serializes the user's requests until the commit)."""
+    lock(session, user)
+    problems = exceeded(session, user, profile, new_zpod)
+    if problems:
+        abort(409, message=problems[0])

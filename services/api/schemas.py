@@ -218,3 +218,117 @@ class EventListQuerySchema(Schema):
                        metadata={"description": "repeat for several kinds"})
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000),
                            metadata={"description": "list only"})
+
+
+class ZpodPlanSchema(ZpodCreateSchema):
+    # The name is checked by the plan itself, so a bad one is listed with the
+    # request's other problems instead of failing the whole body.
+    name = fields.String(required=True, validate=validate.Length(min=1, max=64))
+
+
+class PlanDiskSchema(Schema):
+    size_gb = fields.Integer()
+    thin = fields.Boolean()
+
+
+class PlanComponentSchema(Schema):
+    hostname = fields.String()
+    fqdn = fields.String()
+    ip = fields.String(allow_none=True, metadata={"description": "None without a free subnet"})
+    role = fields.String()
+    stage = fields.String()
+    vm_name = fields.String()
+    cpus = fields.Integer()
+    memory_mb = fields.Integer()
+    disks = fields.List(fields.Nested(PlanDiskSchema))
+    component = fields.String(allow_none=True, metadata={"description": "library component uid"})
+
+
+class PlanObjectSchema(Schema):
+    kind = fields.String(metadata={"description": "folder, resource_pool, portgroup or vm"})
+    name = fields.String()
+    stage = fields.String(allow_none=True, metadata={"description": "the VM's profile stage"})
+
+
+class PlanResourcesSchema(Schema):
+    vcpus = fields.Integer(allow_none=True)
+    memory_mb = fields.Integer(allow_none=True)
+    storage_gb = fields.Float(allow_none=True)
+    vlans = fields.Integer(allow_none=True)
+    subnets = fields.Integer(allow_none=True)
+
+
+class PlanCapacitySchema(Schema):
+    known = fields.Boolean(metadata={"description": "false until the endpoint is verified"})
+    read_at = fields.DateTime(allow_none=True, metadata={"description": "when vCenter's "
+                                                                       "figures were read"})
+    needed = fields.Nested(PlanResourcesSchema)
+    free = fields.Nested(PlanResourcesSchema, metadata={
+        "description": "null where unknown (endpoint never verified)"})
+    fits = fields.Boolean(metadata={"description": "memory, storage, VLAN ids and subnets "
+                                                  "(CPU is not enforced)"})
+
+
+class ZpodPlanResultSchema(Schema):
+    ok = fields.Boolean(metadata={"description": "true when creating it now would be accepted"})
+    problems = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw()), metadata={
+        "description": "every problem, by field: name, endpoint, profile, overlays, overrides, "
+                       "config, components, quota, network, capacity"})
+    warnings = fields.List(fields.String())
+    config = fields.Dict(allow_none=True, metadata={"description": "the merged profile document"})
+    network = fields.Nested(NetworkSchema, allow_none=True, metadata={
+        "description": "what allocation would pick now (nothing is reserved)"})
+    components = fields.List(fields.Nested(PlanComponentSchema))
+    objects = fields.List(fields.Nested(PlanObjectSchema), metadata={
+        "description": "vSphere objects the deployer would create, in order"})
+    capacity = fields.Nested(PlanCapacitySchema, allow_none=True)
+
+
+class CpuCapacitySchema(Schema):
+    total_mhz = fields.Integer(allow_none=True)
+    total_cores = fields.Integer(allow_none=True)
+    overcommit = fields.Float(metadata={"description": "vCPUs allowed per core"})
+    held_vcpus = fields.Integer(metadata={"description": "planned vCPUs of live zPods"})
+    held_mhz = fields.Integer(allow_none=True, metadata={"description": "one core's MHz per "
+                                                                        "held vCPU"})
+    free_vcpus = fields.Integer(allow_none=True)
+    free_mhz = fields.Integer(allow_none=True)
+
+
+class MemoryCapacitySchema(Schema):
+    total_mb = fields.Integer(allow_none=True)
+    overcommit = fields.Float()
+    held_mb = fields.Integer()
+    free_mb = fields.Integer(allow_none=True)
+
+
+class StorageCapacitySchema(Schema):
+    total_gb = fields.Float(allow_none=True)
+    datastore_free_gb = fields.Float(allow_none=True, metadata={
+        "description": "free space of the datastore when read, less what thin disks may "
+                       "still grow by"})
+    overcommit = fields.Float()
+    held_gb = fields.Float(metadata={"description": "full size of live zPods' disks"})
+    pending_gb = fields.Float(metadata={"description": "of which on VMs not created yet when "
+                                                      "the datastore was read"})
+    free_gb = fields.Float(allow_none=True)
+
+
+class CountCapacitySchema(Schema):
+    total = fields.Integer()
+    used = fields.Integer()
+    free = fields.Integer()
+
+
+class EndpointCapacitySchema(Schema):
+    endpoint = fields.String()
+    known = fields.Boolean(metadata={"description": "false until the endpoint is verified"})
+    read_at = fields.DateTime(allow_none=True)
+    cluster = fields.String()
+    datastore = fields.String()
+    hosts = fields.Integer(allow_none=True)
+    cpu = fields.Nested(CpuCapacitySchema)
+    memory = fields.Nested(MemoryCapacitySchema)
+    storage = fields.Nested(StorageCapacitySchema)
+    vlans = fields.Nested(CountCapacitySchema)
+    subnets = fields.Nested(CountCapacitySchema)

@@ -15,7 +15,7 @@ from flask_smorest import abort
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from services.api import quotas
+from services.api import capacity, quotas
 from services.api.access import may_use_endpoint
 from services.api.context import api_context
 from services.api.jobs import create_job
@@ -85,8 +85,10 @@ def resolve(session, data: dict) -> Resolution:
             layers.append(overlay.document)
     if data.get("overrides"):
         layers.append(data["overrides"])
-    if record is None or "overlays" in result.problems:
+    if record is None:
         return result
+    # Unknown overlays are reported above; the known layers are still merged
+    # and checked, so the request's other problems are listed too.
     try:
         merged = merge_all(record.document, layers)
     except OverlayError as exc:
@@ -129,9 +131,11 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
     """Validate, admit and record a zPod, then publish its deploy job.
 
     Aborts with 422 (every problem listed), 409 (name taken, quota, no room on
-    the endpoint) before anything is written. The quota check, the zPod and its
-    job are one transaction (committed by `create_job`), so that a user's
-    concurrent requests are admitted one at a time.
+    the endpoint: memory, storage, VLAN ids, subnets, with the figures) before
+    anything is written. `services.api.plans` runs the same checks without
+    writing anything. The quota check, the zPod and its job are one transaction
+    (committed by `create_job`), so that a user's concurrent requests are
+    admitted one at a time.
     """
     resolution = resolve(session, data)
     if not resolution.ok:
@@ -140,6 +144,7 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
         abort(409, message=f"a zPod named '{data['name']}' already exists")
     quotas.check(session, user, resolution.profile)
     ctx = api_context()
+    capacity.check(session, resolution.endpoint, resolution.profile, ctx.settings)
     zpod = Zpod(name=data["name"], live_name=data["name"], endpoint=resolution.endpoint,
                 owner_id=user.id, profile=resolution.profile.name,
                 domain=f"{data['name']}.{ctx.settings.domain}",
@@ -164,7 +169,8 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
 
 def add_component(session, user: User, zpod: Zpod, item: dict) -> Job:
     """Plan one more item (its own last stage) on a live zPod and publish the job
-    that builds it; 422 for names or addresses already taken, 409 over the owner's quota."""
+    that builds it; 422 for names or addresses already taken, 409 over the owner's
+    quota or without room on the endpoint."""
     problems = Resolution()
     document = {"name": zpod.profile, "stages": [{"name": "added", "items": [item]}]}
     try:
@@ -191,6 +197,8 @@ def add_component(session, user: User, zpod: Zpod, item: dict) -> Job:
         reject(problems)
     # The zPod's owner's quota: usage is counted by owner, whoever adds the component.
     quotas.check(session, zpod.owner_user or user, profile, new_zpod=False)
+    capacity.check(session, zpod.endpoint, profile, api_context().settings,
+                   what="this component", networks=0)
     stage = 1 + max((c.stage_index for c in zpod.components), default=-1)
     for component in planned:
         component.update(stage="added", stage_index=stage)

@@ -10,8 +10,15 @@ from services.api.access import current_user, is_admin, visible_zpods, zpod_role
 from services.api.context import api_context, db
 from services.api.grants import grant
 from services.api.jobs import create_job
+from services.api.plans import plan_zpod
 from services.api.profile_schemas import ProfileItemSchema
-from services.api.schemas import ZpodCreateSchema, ZpodListQuerySchema, ZpodSchema
+from services.api.schemas import (
+    ZpodCreateSchema,
+    ZpodListQuerySchema,
+    ZpodPlanResultSchema,
+    ZpodPlanSchema,
+    ZpodSchema,
+)
 from services.api.user_schemas import (
     PermissionCreateSchema,
     PermissionSchema,
@@ -97,6 +104,23 @@ class Zpods(MethodView):
         """
         zpod, job = create_zpod(db(), current_user(), data)
         return zpod_view(zpod), 202, {"Location": f"/api/v1/jobs/{job.id}"}
+
+
+# Before "/<ref>" in the source, and a static path besides: POST /zpods/plan is
+# never taken for a zPod named "plan" (which GET and DELETE /zpods/plan still reach).
+@blp.route("/plan", methods=["POST"])
+@blp.arguments(ZpodPlanSchema)
+@blp.response(200, ZpodPlanResultSchema)
+def plan(data):
+    """Plan a zPod without creating it: the merged configuration, the network and
+    addresses allocation would pick now, the vSphere objects the deployer would
+    create in order, and the endpoint's capacity against what it needs.
+
+    Same body as `POST /zpods`. Nothing is created or reserved. A request
+    `POST /zpods` would refuse still answers 200, with `ok` false and every
+    problem by field; only a malformed body gets 422.
+    """
+    return plan_zpod(db(), current_user(), data, api_context().settings)
 
 
 @blp.route("/<ref>")

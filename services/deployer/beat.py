@@ -18,12 +18,18 @@ def create_beat(settings: Settings | None = None) -> Celery:
     configure_logging()
     app = create_celery(settings, name="nestlab-beat")
     interval = max(1.0, settings.republish_interval)
+    capacity_interval = max(10.0, settings.capacity_refresh_interval)
     app.conf.beat_schedule = {
         "republish-jobs": {
             "task": Tasks.REPUBLISH_JOBS.name,
             "schedule": interval,
             # A late run is useless once the next one is due.
             "options": {"queue": Tasks.REPUBLISH_JOBS.queue, "expires": interval},
+        },
+        "refresh-capacity": {
+            "task": Tasks.REFRESH_CAPACITY.name,
+            "schedule": capacity_interval,
+            "options": {"queue": Tasks.REFRESH_CAPACITY.queue, "expires": capacity_interval},
         },
     }
     app.conf.beat_schedule_filename = str(settings.var_dir / "celerybeat-schedule")

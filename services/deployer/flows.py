@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pyVmomi import vim
 from sqlalchemy import select
 
-from services.deployer import items, vcenter
+from services.deployer import capacity, items, vcenter
 from shared.db import transaction
 from shared.events import EventKind
 from shared.jobs import HANDED_OFF
@@ -166,11 +166,13 @@ class VerifyFlow:
         with run.ctx.sessions() as session:
             endpoint = session.get(Endpoint, run.endpoint_id)
             session.expunge(endpoint)
-        run.total_steps = 2
+        run.total_steps = 3
         with run.step(f"log in to {endpoint.host}:{endpoint.port}"):
             si = run.ctx.vsphere(run.ctx.access(endpoint))
         with run.step("find datacenter, cluster, datastore and switch"):
-            vcenter.locate(si, endpoint)
+            place = vcenter.locate(si, endpoint)
+        with run.step("read the cluster's and datastore's capacity"):
+            capacity.store(run.ctx.sessions, endpoint.id, capacity.read(si, place))
 
     def on_success(self, session, job) -> None:
         endpoint = session.get(Endpoint, job.endpoint_id)

@@ -50,8 +50,9 @@ from shared.models import (
     utcnow,
 )
 from shared.netplan import NetworkPlan
-from shared.outbox import publish_task
+from shared.outbox import publish, publish_task
 from shared.ova import OvaError, parse_descriptor, read_descriptor
+from shared.staging import attach_job, template_row
 from shared.templating import TemplateError, render_properties
 from shared.vsphere.connection import soap_calls
 from shared.vsphere.errors import PermanentError
@@ -64,6 +65,7 @@ log = logging.getLogger(__name__)
 READY = "ready"
 BUSY = "busy"  # another live worker holds the component's claim
 BUILDING_JOBS = (JobKind.DEPLOY, JobKind.ADD_COMPONENT)
+STAGING_POLL = 2.0  # seconds between looks at a template being staged
 
 
 @dataclass
@@ -148,6 +150,52 @@ def _claim(ctx, component_id: int, owner: str) -> ItemWork | str | None:
         return ItemWork(component, job, zpod, password, library, template, total)
 
 
+def _waits_for_template(ctx, component_id: int) -> bool:
+    """For an item with `template: stage`: True while its template is being staged (the
+    staging is asked for here, once); False once it is ready, or staging failed (the
+    item then imports the OVA instead, and says so)."""
+    with transaction(ctx.sessions) as session:
+        component = session.get(Component, component_id)
+        spec = (component.spec or {}) if component is not None else {}
+        if component is None or component.status == READY or spec.get("template") != "stage" \
+                or not spec.get("component"):
+            return False
+        library = session.scalar(select(LibraryComponent).where(
+            LibraryComponent.uid == spec["component"]))
+        job = session.scalar(select(Job).where(
+            Job.zpod_id == component.zpod_id, Job.kind.in_(BUILDING_JOBS),
+            Job.status == JobStatus.RUNNING).order_by(Job.id.desc()).limit(1))
+        if library is None or library.status != ComponentStatus.READY or job is None:
+            return False  # the item fails with the reason when it runs
+        endpoint_id = component.zpod.endpoint_id
+        zpod_id, host, job_id = component.zpod_id, component.hostname, job.id
+        library_id, uid = library.id, library.uid
+    with ctx.sessions() as session:
+        template = template_row(session, library_id, uid, endpoint_id)
+        if template.status == TemplateStatus.READY:
+            return False
+        if template.status == TemplateStatus.FAILED and template.job_id is not None:
+            ctx.events.emit(job_id, zpod_id, EventKind.PROGRESS,
+                            f"{host}: staging {template.name} failed "
+                            f"({template.status_message}); importing the OVA instead")
+            return False
+        if template.status in (TemplateStatus.QUEUED, TemplateStatus.STAGING):
+            return True
+        stage_job = Job(kind=JobKind.STAGE, endpoint_id=endpoint_id)
+        session.add(stage_job)
+        session.flush()
+        if not attach_job(session, template.id, stage_job.id, (TemplateStatus.NEW,)):
+            session.rollback()
+            return True
+        session.commit()
+        stage_job_id = stage_job.id
+    publish(ctx, stage_job_id, JobKind.STAGE)
+    ctx.events.emit(job_id, zpod_id, EventKind.PROGRESS,
+                    f"{host}: staging {uid} as a template (job {stage_job_id}) "
+                    f"before cloning it")
+    return True
+
+
 def _release(ctx, component_id: int, owner: str) -> None:
     with transaction(ctx.sessions) as session:
         session.execute(update(Component).where(
@@ -186,6 +234,9 @@ def run_item(task, component_id: int) -> str | None:
     ctx = context_for(task.app)
     request_id_var.set(task.request.get(REQUEST_ID_HEADER))
     owner = new_owner()
+    if _waits_for_template(ctx, component_id):
+        task.apply_async(args=[component_id], countdown=STAGING_POLL)
+        return "waiting for its template to be staged"
     work = _claim(ctx, component_id, owner)
     if work is None:
         return None
@@ -277,7 +328,8 @@ def build(run: JobRun, work: ItemWork):
     source = ("create" if work.library is None else
               "clone" if work.template_moref else "import")
     made_step = f"{host}: {source}"
-    existing = vms_in_folder(si, target.folder).get(name)
+    # A first attempt has nothing to find: only a retry looks for what an earlier one made.
+    existing = vms_in_folder(si, target.folder).get(name) if component.attempts > 1 else None
     vm, state = existing if existing else (None, None)
     fresh = False
     with run.step(made_step):

@@ -206,8 +206,7 @@ def power_on(si, vm, name: str) -> None:
 
 def task_result(si, task, action: str):
     """Wait for one task and return its result (e.g. the new VM), read with its state."""
-    wait_for_tasks(si, [task], action)
-    return properties(si, [task], vim.Task, ["info.result"])[task._moId].get("info.result")
+    return wait_for_tasks(si, [task], action)[task._moId]
 
 
 def wait_for_ip(si, vm, name: str, timeout: float) -> str:

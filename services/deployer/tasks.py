@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from celery import Celery
 
+from services.deployer.capacity import refresh_all
 from services.deployer.flows import FLOWS
 from services.deployer.items import run_item
 from shared.contract import Tasks
@@ -28,6 +29,10 @@ def register(app: Celery) -> None:
     @app.task(name=Tasks.REPUBLISH_JOBS.name, shared=False, ignore_result=True)
     def republish_jobs():
         return republish_due(context_for(app))
+
+    @app.task(name=Tasks.REFRESH_CAPACITY.name, shared=False, ignore_result=True)
+    def refresh_capacity():
+        return refresh_all(context_for(app))
 
     @app.task(name=Tasks.VERIFY_ENDPOINT.name, **JOB_TASK_OPTIONS)
     def verify_endpoint(self, job_id: int):

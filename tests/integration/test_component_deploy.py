@@ -15,7 +15,7 @@ from nestlab import devstack
 from tests.conftest import endpoint_body
 from tests.helpers import kill, start_worker_process, wait_for_job
 from tests.integration.test_library_stage import ready_ova
-from tests.vsphere_inspect import Inspector, extra_config
+from tests.vsphere_inspect import extra_config
 
 GIB_KB = 1024 * 1024
 REPORTS_IP = {"SET.guest.ipAddress": "{{ ip }}", "guestinfo.fqdn": "{{ hostname }}.{{ domain }}"}
@@ -28,13 +28,6 @@ def simulator(session_dir, vcsim_binary):
                                flags=["-method-delay", "CreateVM_Task=300,CloneVM_Task=300"])
     yield sim
     sim.stop()
-
-
-@pytest.fixture
-def inspector(simulator):
-    found = Inspector(simulator)
-    yield found
-    found.close()
 
 
 @pytest.fixture
@@ -95,6 +88,10 @@ def test_import_then_clone_across_two_workers(client, library_worker, deployers,
     names = [s["name"] for s in job["steps"]]
     assert {"app1: import", "app2: import", "app3: import", "router: create"} <= set(names)
     assert "app1: guest IP" in names and "router: guest IP" not in names
+    # The appliances' stage started only once the network stage had finished.
+    messages = [e["message"] for e in job["events"]]
+    assert messages.index("stage 'network' finished") < min(
+        messages.index(f"app{n}: import") for n in (1, 2, 3))
     zpod = client.get("/api/v1/zpods/imp").get_json()
     for component in zpod["components"]:
         [vm] = inspector.vms_named(component["vm_name"])
@@ -150,6 +147,24 @@ def test_a_silent_guest_fails_its_item_and_retry_resumes(client, library_worker,
     started = [e["message"] for e in job["events"] if e["kind"] == "step_started"]
     assert started.count("app1: import") == 1 and started.count("quiet: guest IP") == 2
     assert client.get("/api/v1/zpods/shy").get_json()["status"] == "ready"
+
+
+def test_template_staged_first_when_the_profile_asks(client, library_worker, deployers,
+                                                     simulator, inspector, tmp_path):
+    ready_ova(client, tmp_path, "tiny")
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator))
+    profile(client, "staged", [appliance(template="stage", count=2)])
+    job = deploy(client, "stg", "staged")
+    assert job["status"] == "succeeded", job["error"]
+    asked = [e["message"] for e in job["events"] if "as a template" in e["message"]]
+    assert len(asked) == 1, asked  # two items, one staging
+    assert {"app1: clone", "app2: clone"} <= {s["name"] for s in job["steps"]}
+    templates = client.get("/api/v1/components/tiny-1").get_json()["templates"]
+    assert [t["status"] for t in templates] == ["ready"]
+    for component in client.get("/api/v1/zpods/stg").get_json()["components"]:
+        if component["hostname"] != "router":
+            [vm] = inspector.vms_named(component["vm_name"])
+            check_vm(inspector, vm, component["ip"], component["hostname"], "stg")
 
 
 def test_retry_refuses_what_it_cannot_retry(client, worker, simulator):

@@ -11,7 +11,6 @@ from tests.conftest import endpoint_body
 from tests.helpers import wait_for_job
 from tests.library_helpers import component, definition, enable, library_with
 from tests.ova_builder import build_ova
-from tests.vsphere_inspect import Inspector
 
 
 @pytest.fixture(scope="module")
@@ -20,13 +19,6 @@ def simulator(session_dir, vcsim_binary):
     sim = devstack.start_vcsim(None, session_dir / "library-sim", binary=vcsim_binary)
     yield sim
     sim.stop()
-
-
-@pytest.fixture
-def inspector(simulator):
-    found = Inspector(simulator)
-    yield found
-    found.close()
 
 
 def ready_ova(client, tmp_path, name: str) -> dict:

@@ -12,16 +12,9 @@ from shared.contract import Tasks
 from shared.models import Allocation, Job, Step
 from tests.conftest import endpoint_body
 from tests.helpers import wait_for_job
-from tests.vsphere_inspect import Inspector, extra_config
+from tests.vsphere_inspect import extra_config
 
 GIB_KB = 1024 * 1024
-
-
-@pytest.fixture
-def inspector(simulator):
-    found = Inspector(simulator)
-    yield found
-    found.close()
 
 
 @pytest.fixture
