@@ -13,7 +13,7 @@ from flask_smorest import Blueprint, abort
 from sqlalchemy import select
 
 from services.api.access import current_user, is_admin, require_admin
-from services.api.context import db
+from services.api.context import db, find_by_ref
 from services.api.user_schemas import (
     GroupCreateSchema,
     GroupMemberSchema,
@@ -27,11 +27,7 @@ blp = Blueprint("groups", __name__, description="Groups of users, for grants (ad
 
 
 def find_group(ref: str | int) -> Group | None:
-    session = db()
-    found = session.scalar(select(Group).where(Group.name == str(ref)))
-    if found is None and str(ref).isdigit():
-        found = session.get(Group, int(ref))
-    return found
+    return find_by_ref(Group, str(ref))
 
 
 def _is_member(group: Group, user_id: int) -> bool:
