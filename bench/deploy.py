@@ -24,7 +24,7 @@ from shared.db import upgrade
 from shared.settings import Settings
 
 RUNS = 5
-BENCH_REDIS_DB = 14
+BENCH_REDIS_DB = 5
 
 
 def wait(client, job_id: int) -> dict:

@@ -26,7 +26,7 @@ from shared.settings import Settings
 SIZES = (3, 8, 16)
 WORKERS = (1, 2, 4)
 DELAY_MS = 50
-BENCH_REDIS_DB = 13
+BENCH_REDIS_DB = 6
 
 
 def profile(n: int) -> dict:

@@ -141,6 +141,23 @@ class Client:
     def revoke_zpod_permission(self, ref: str | int, permission_id: int) -> None:
         self.request("DELETE", f"/zpods/{ref}/permissions/{permission_id}")
 
+    def power_zpod(self, ref: str | int, action: str, component: str | None = None,
+                   timeout: int | None = None) -> dict:
+        """`start`, `stop`, `poweroff` or `reset` the zPod's VMs (or one component's);
+        returns the job. `timeout`: seconds a `stop` waits for the guests."""
+        path = f"/zpods/{ref}" + (f"/components/{component}" if component else "") + "/power"
+        body = {"action": action, **({"timeout": timeout} if timeout is not None else {})}
+        return self.request("POST", path, json=body)
+
+    def remove_component(self, ref: str | int, hostname: str) -> dict:
+        """Destroy one component's VM and forget the component; returns the job."""
+        return self.request("DELETE", f"/zpods/{ref}/components/{hostname}")
+
+    def check_zpod(self, ref: str | int) -> dict:
+        """Compare the zPod with vCenter; the finished job's `result["drift"]` lists
+        the differences."""
+        return self.request("POST", f"/zpods/{ref}/check")
+
     # libraries and components
     def create_library(self, **fields) -> dict:
         return self.request("POST", "/libraries", json=fields)

@@ -31,6 +31,10 @@ class Tasks:
     DEPLOY_ZPOD = TaskName("deployer.deploy_zpod", Queues.DEPLOYER)
     DESTROY_ZPOD = TaskName("deployer.destroy_zpod", Queues.DEPLOYER)
     VERIFY_ENDPOINT = TaskName("deployer.verify_endpoint", Queues.DEPLOYER)
+    # Operations on a live zPod: power, remove one component, compare with vCenter.
+    POWER = TaskName("deployer.power", Queues.DEPLOYER)
+    REMOVE_COMPONENT = TaskName("deployer.remove_component", Queues.DEPLOYER)
+    CHECK_ZPOD = TaskName("deployer.check_zpod", Queues.DEPLOYER)
     # One component (VM) of a deploy job's current stage; a stage's items run in
     # parallel across deployer workers.
     DEPLOY_ITEM = TaskName("deployer.deploy_item", Queues.DEPLOYER, ("component_id",))
@@ -55,6 +59,9 @@ TASK_FOR_JOB_KIND: dict[str, TaskName] = {
     "add_component": Tasks.DEPLOY_ZPOD,
     "destroy": Tasks.DESTROY_ZPOD,
     "verify": Tasks.VERIFY_ENDPOINT,
+    "power": Tasks.POWER,
+    "remove_component": Tasks.REMOVE_COMPONENT,
+    "check": Tasks.CHECK_ZPOD,
     "library_sync": Tasks.SYNC_LIBRARY,
     "download": Tasks.DOWNLOAD_COMPONENT,
     "stage": Tasks.STAGE_COMPONENT,

@@ -34,13 +34,15 @@ class EventKind:
     JOB_SUCCEEDED = "job_succeeded"
     JOB_FAILED = "job_failed"
     ZPOD_DESTROYED = "zpod_destroyed"
+    # A difference between a zPod's record and what vCenter has (a `check` job).
+    DRIFT = "drift"
     # Emitted by features still to come (multi-stage profiles, zPod leases);
     # defined now so subscriptions can already ask for them.
     STAGE_FINISHED = "stage_finished"
     LEASE_EXPIRING = "lease_expiring"
 
     ALL = (JOB_STARTED, STEP_STARTED, STEP_FINISHED, PROGRESS, JOB_RETRYING, JOB_SUCCEEDED,
-           JOB_FAILED, ZPOD_DESTROYED, STAGE_FINISHED, LEASE_EXPIRING)
+           JOB_FAILED, ZPOD_DESTROYED, DRIFT, STAGE_FINISHED, LEASE_EXPIRING)
 
 
 def event_payload(event: Event) -> dict:

@@ -78,6 +78,10 @@ class JobKind(enum.StrEnum):
     DOWNLOAD = "download"
     STAGE = "stage"
     UPLOAD = "upload"
+    # Operations on a live zPod (services.deployer.power, components_ops, drift).
+    POWER = "power"
+    REMOVE_COMPONENT = "remove_component"
+    CHECK = "check"
 
 
 class ComponentStatus(enum.StrEnum):

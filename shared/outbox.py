@@ -49,7 +49,8 @@ def publish_task(ctx, task: TaskName, row_id: int) -> bool:
     """Send any other task by name (its row is already committed); False if the broker
     did not take it, and the receiving service's own sweep will pick the row up."""
     try:
-        ctx.celery.send_task(task.name, args=[row_id], queue=task.queue)
+        ctx.celery.send_task(task.name, args=[row_id], queue=task.queue,
+                             headers={REQUEST_ID_HEADER: request_id_var.get()})
     except Exception as exc:  # noqa: BLE001 - the row is recorded; it will be found later
         log.warning("could not publish %s(%s) (%s)", task.name, row_id, type(exc).__name__)
         return False

@@ -53,6 +53,8 @@ class Settings:
       NESTLAB_TRUSTED_PROXIES     networks (CIDR) of the reverse proxies in front of the
                                   API, comma separated; only their X-Forwarded-For is
                                   believed for the audit's client address (default: none)
+      NESTLAB_GUEST_SHUTDOWN_TIMEOUT  seconds a `stop` waits for guests to shut down
+                                  before powering them off (120)
     Endpoint capacity (admission of zPods, see shared/capacity.py):
       NESTLAB_CAPACITY_REFRESH_INTERVAL  seconds between two reads of every verified
                                   endpoint's cluster and datastore figures (300)
@@ -104,6 +106,7 @@ class Settings:
     task_retry_max: int = 5
     task_retry_backoff: float = 2.0
     vsphere_timeout: float = 60.0
+    guest_shutdown_timeout: int = 120
     endpoint_concurrency: int = 8
     guest_ip_timeout: float = 600.0
     events_stream: str = "nestlab:events"
@@ -174,6 +177,7 @@ class Settings:
             "NESTLAB_REPUBLISH_INTERVAL": ("republish_interval", float),
             "NESTLAB_TASK_RETRY_MAX": ("task_retry_max", int),
             "NESTLAB_VSPHERE_TIMEOUT": ("vsphere_timeout", float),
+            "NESTLAB_GUEST_SHUTDOWN_TIMEOUT": ("guest_shutdown_timeout", int),
             "NESTLAB_ENDPOINT_CONCURRENCY": ("endpoint_concurrency", int),
             "NESTLAB_GUEST_IP_TIMEOUT": ("guest_ip_timeout", float),
             "NESTLAB_LIBRARY_DOWNLOADS": ("library_downloads", int),

@@ -21,6 +21,7 @@ from nestlab.cli import (
     profiles,
     session,
     users,
+    zpod_ops,  # noqa: F401 - adds power, check and remove-component to `zpods`
     zpods,
 )
 from nestlab.cli.session import state
@@ -44,7 +45,8 @@ def main_options(
 
 session.register(app)
 app.add_typer(endpoints.app, name="endpoints", help="vCenter endpoints.")
-app.add_typer(zpods.app, name="zpods", help="zPods: create, list, show, destroy, grant.")
+app.add_typer(zpods.app, name="zpods", help="zPods: create, list, show, power, check, "
+                                             "grant, destroy.")
 app.add_typer(jobs.app, name="jobs", help="Jobs and their events.")
 app.add_typer(library.libraries, name="libraries", help="Component libraries.")
 app.add_typer(library.components, name="components",

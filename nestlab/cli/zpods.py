@@ -22,23 +22,27 @@ SET_HELP = ("path=value merged over the overrides, e.g. stages.hosts.items.esxi{
 COLUMNS = [("id", "ID"), ("name", "NAME"), ("status", "STATUS"), ("endpoint", "ENDPOINT"),
            ("profile", "PROFILE"), ("network.subnet", "SUBNET"), ("network.vlan", "VLAN")]
 COMPONENTS = [("hostname", "HOSTNAME"), ("fqdn", "FQDN"), ("ip", "IP"), ("role", "ROLE"),
-              ("stage", "STAGE"), ("vm_name", "VM"), ("moref", "MOREF"), ("status", "STATUS")]
+              ("stage", "STAGE"), ("vm_name", "VM"), ("moref", "MOREF"), ("status", "STATUS"),
+              ("power_state", "POWER")]
 DETAIL = COLUMNS + [("domain", "DOMAIN"), ("network.gateway", "GATEWAY"),
                     ("network.dns", "DNS"), ("status_message", "MESSAGE"),
                     ("job_id", "LAST JOB"), ("created_at", "CREATED")]
 
 
-def _finish(client, job: dict, title: str, wait: bool,
-            components: list[dict] | None = None) -> None:
+def finish(client, job: dict, title: str, wait: bool, components: list[dict] | None = None,
+           hint: bool = True) -> dict:
+    """Follow the job when asked to (exit 1 if it fails, with how to go on); return it."""
     if not wait:
         state.out.say(f"job {job['id']} queued; follow it with `nestlab jobs watch {job['id']}`")
-        return
+        return job
     job = follow(client, job["id"], state.out.err, title, components)
     if job["status"] != "succeeded":
         state.out.error(f"{job['error']}")
-        state.out.say(f"after fixing the cause: `nestlab jobs retry {job['id']}` resumes where it "
-                      "failed, `nestlab zpods destroy NAME` cleans up what was made")
+        if hint:
+            state.out.say(f"after fixing the cause: `nestlab jobs retry {job['id']}` resumes "
+                          "where it failed, `nestlab zpods destroy NAME` cleans up what was made")
         raise typer.Exit(1)
+    return job
 
 
 def read_overrides(path: Path | None) -> dict:
@@ -71,7 +75,7 @@ def create(name: str, endpoint: str = typer.Option(..., "--endpoint", "-e"),
                                   overlays=overlay or [], overrides=body)
         if state.out.fmt != "table" or not wait:
             state.out.data(zpod, DETAIL)
-        _finish(client, client.job(zpod["job_id"]), f"deploy {name}", wait, zpod["components"])
+        finish(client, client.job(zpod["job_id"]), f"deploy {name}", wait, zpod["components"])
         if wait and state.out.fmt == "table":
             show_zpod(client.zpod(name))
 
@@ -137,7 +141,7 @@ def add_component(ref: str, item_file: Path = typer.Argument(..., help=(
     """Add a component to a live zPod."""
     with api() as client:
         zpod = client.add_component(ref, read_overrides(item_file))
-        _finish(client, client.job(zpod["job_id"]), f"add to {ref}", wait, zpod["components"])
+        finish(client, client.job(zpod["job_id"]), f"add to {ref}", wait, zpod["components"])
         if wait and state.out.fmt == "table":
             show_zpod(client.zpod(ref))
 
@@ -157,7 +161,7 @@ def destroy(ref: str, wait: bool = typer.Option(False, "--wait", "-w"),
         typer.confirm(f"destroy zPod '{ref}'?", abort=True)
     with api() as client:
         zpod = client.destroy_zpod(ref)
-        _finish(client, client.job(zpod["job_id"]), f"destroy {ref}", wait)
+        finish(client, client.job(zpod["job_id"]), f"destroy {ref}", wait)
         if wait:
             state.out.say(f"zPod '{ref}' destroyed")
 

@@ -31,6 +31,7 @@ from services.api import (
     site_settings,
     uploads,
     users,
+    zpod_ops,  # noqa: F401 - adds the live-zPod operations to the zpods blueprint
     zpods,
 )
 from services.api.context import ApiContext

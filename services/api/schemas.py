@@ -113,6 +113,27 @@ class ComponentSchema(Schema):
     status = fields.String()
     stage = fields.String(metadata={"description": "the profile stage it is built in"})
     error = fields.String(allow_none=True)
+    power_state = fields.String(allow_none=True, metadata={
+        "description": "poweredOn, poweredOff or suspended, as last read by a job; null "
+                       "before any"})
+
+
+POWER_ACTIONS = ("start", "stop", "poweroff", "reset")
+
+
+class PowerSchema(Schema):
+    action = fields.String(required=True, validate=validate.OneOf(POWER_ACTIONS), metadata={
+        "description": "start (power on), stop (guest shutdown, then power off what is still "
+                       "on after `timeout`), poweroff (at once), reset (hard)"})
+    timeout = fields.Integer(load_default=None, allow_none=True,
+                             validate=validate.Range(min=1, max=3600), metadata={
+                                 "description": "stop only: seconds to wait for the guests "
+                                                "(default: the guest_shutdown_timeout setting)"})
+
+    @validates_schema
+    def _timeout_for_stop(self, data: dict, **_) -> None:
+        if data.get("timeout") is not None and data.get("action") != "stop":
+            raise ValidationError("only `stop` takes a timeout", "timeout")
 
 
 class NetworkSchema(Schema):
@@ -168,6 +189,10 @@ class JobSchema(Schema):
     endpoint_id = fields.Integer(allow_none=True)
     error = fields.String(allow_none=True)
     attempts = fields.Integer()
+    params = fields.Dict(allow_none=True, metadata={
+        "description": "what the job works on beyond its zPod, e.g. {\"action\", \"hostname\"}"})
+    result = fields.Dict(metadata={
+        "description": "what the job found or did, e.g. `drift` (a check) or `power_states`"})
     soap_calls = fields.Function(
         lambda job: (job.result or {}).get("soap_calls"),
         metadata={"description": "SOAP calls to vCenter made for the job (all its tasks "

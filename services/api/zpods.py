@@ -48,6 +48,7 @@ def zpod_view(zpod: Zpod) -> dict:
         "components": [{
             "hostname": c.hostname, "fqdn": f"{c.hostname}.{zpod.domain}", "role": c.role,
             "ip": c.ip, "vm_name": c.vm_name, "moref": c.moref, "status": c.status,
+            "power_state": c.power_state,
             "stage": c.stage, "error": c.error,
         } for c in zpod.components],
         "job_id": job_id, "created_at": zpod.created_at, "updated_at": zpod.updated_at,
@@ -77,6 +78,14 @@ def get_zpod_or_404(ref: str, manage: bool = False) -> Zpod:
 def _active_job(zpod: Zpod) -> Job | None:
     return db().scalar(select(Job).where(
         Job.zpod_id == zpod.id, Job.status.in_([JobStatus.QUEUED, JobStatus.RUNNING])))
+
+
+def refuse_if_busy(zpod: Zpod) -> None:
+    """409 while the zPod has a job queued or running: one job at a time per zPod."""
+    active = _active_job(zpod)
+    if active is not None:
+        abort(409, message=f"zPod '{zpod.name}' has a {active.kind} job in progress "
+                           f"(job {active.id}); wait for it to end")
 
 
 @blp.route("")
@@ -136,10 +145,7 @@ class ZpodByRef(MethodView):
         zpod = get_zpod_or_404(ref, manage=True)
         if zpod.status == ZpodStatus.DESTROYED:
             abort(409, message=f"zPod '{ref}' is already destroyed")
-        active = _active_job(zpod)
-        if active is not None:
-            abort(409, message=f"zPod '{zpod.name}' has a {active.kind} job in progress "
-                               f"(job {active.id}); wait for it to end")
+        refuse_if_busy(zpod)
         job = create_job(JobKind.DESTROY, zpod_id=zpod.id)
         db().refresh(zpod)
         return zpod_view(zpod), 202, {"Location": f"/api/v1/jobs/{job.id}"}
@@ -155,10 +161,7 @@ def add_component(item, ref):
     if zpod.status != ZpodStatus.READY:
         abort(409, message=f"zPod '{zpod.name}' is {zpod.status}; components are added to a "
                            "ready zPod")
-    active = _active_job(zpod)
-    if active is not None:
-        abort(409, message=f"zPod '{zpod.name}' has a {active.kind} job in progress "
-                           f"(job {active.id}); wait for it to end")
+    refuse_if_busy(zpod)
     job = add_zpod_component(db(), current_user(), zpod, item)
     db().refresh(zpod)
     return zpod_view(zpod), 202, {"Location": f"/api/v1/jobs/{job.id}"}

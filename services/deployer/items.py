@@ -113,6 +113,14 @@ def pending_in(session, zpod_id: int, stage: int) -> int:
 def _claim(ctx, component_id: int, owner: str) -> ItemWork | str | None:
     stale = utcnow() - timedelta(seconds=ctx.settings.job_stale_after)
     with transaction(ctx.sessions) as session:
+        zpod_id = session.scalar(select(Component.zpod_id).where(Component.id == component_id))
+        job = session.scalar(select(Job).where(
+            Job.zpod_id == zpod_id, Job.kind.in_(BUILDING_JOBS),
+            Job.status == JobStatus.RUNNING).order_by(Job.id.desc()).limit(1))
+        if job is None:
+            # Its job ended (failed by another item, say): a retry of the job sends it again.
+            log.info("no running deploy job for component %s; leaving it", component_id)
+            return None
         taken = session.execute(update(Component).where(
             Component.id == component_id, Component.status != READY,
             or_(Component.claimed_by.is_(None), Component.heartbeat_at < stale),
@@ -124,13 +132,6 @@ def _claim(ctx, component_id: int, owner: str) -> ItemWork | str | None:
             return None
         if not taken:
             return BUSY
-        job = session.scalar(select(Job).where(
-            Job.zpod_id == component.zpod_id, Job.kind.in_(BUILDING_JOBS),
-            Job.status == JobStatus.RUNNING).order_by(Job.id.desc()).limit(1))
-        if job is None:
-            log.info("no running deploy job for component %s; leaving it", component_id)
-            component.claimed_by, component.status = None, "planned"
-            return None
         zpod = component.zpod
         library = None
         template = None
@@ -235,7 +236,8 @@ def run_item(task, component_id: int) -> str | None:
     request_id_var.set(task.request.get(REQUEST_ID_HEADER))
     owner = new_owner()
     if _waits_for_template(ctx, component_id):
-        task.apply_async(args=[component_id], countdown=STAGING_POLL)
+        task.apply_async(args=[component_id], countdown=STAGING_POLL,
+                         headers={REQUEST_ID_HEADER: request_id_var.get()})
         return "waiting for its template to be staged"
     work = _claim(ctx, component_id, owner)
     if work is None:
@@ -250,7 +252,8 @@ def run_item(task, component_id: int) -> str | None:
                           ttl=max(10.0, ctx.settings.job_stale_after))
     if not slots.take(owner):
         _release(ctx, component_id, owner)
-        task.apply_async(args=[component_id], countdown=random.uniform(0.5, 2.0))
+        task.apply_async(args=[component_id], countdown=random.uniform(0.5, 2.0),
+                         headers={REQUEST_ID_HEADER: request_id_var.get()})
         return "waiting for an endpoint slot"
     run = JobRun(ctx, work.job, owner)
     if work.component.attempts > 1:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from celery import Celery
 
 from services.deployer.capacity import refresh_all
+from services.deployer.components_ops import RemoveComponentFlow
+from services.deployer.drift import CheckFlow
 from services.deployer.flows import FLOWS
 from services.deployer.items import run_item
+from services.deployer.power import PowerFlow
 from shared.contract import Tasks
 from shared.jobs import JOB_TASK_OPTIONS, run_job
 from shared.outbox import republish_due
@@ -37,3 +40,15 @@ def register(app: Celery) -> None:
     @app.task(name=Tasks.VERIFY_ENDPOINT.name, **JOB_TASK_OPTIONS)
     def verify_endpoint(self, job_id: int):
         return run_job(self, job_id, FLOWS["verify"])
+
+    @app.task(name=Tasks.POWER.name, **JOB_TASK_OPTIONS)
+    def power(self, job_id: int):
+        return run_job(self, job_id, PowerFlow())
+
+    @app.task(name=Tasks.REMOVE_COMPONENT.name, **JOB_TASK_OPTIONS)
+    def remove_component(self, job_id: int):
+        return run_job(self, job_id, RemoveComponentFlow())
+
+    @app.task(name=Tasks.CHECK_ZPOD.name, **JOB_TASK_OPTIONS)
+    def check_zpod(self, job_id: int):
+        return run_job(self, job_id, CheckFlow())

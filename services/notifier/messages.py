@@ -88,6 +88,19 @@ def duration(seconds: float | None) -> str:
     return f"{minutes}m {secs:02d}s" if minutes else f"{secs}s"
 
 
+def zpod_operation_title(job: Job, zpod: Zpod) -> str | None:
+    """The title of an operation on a live zPod (power, check, remove), from its params."""
+    params = job.params or {}
+    if job.kind == "power":
+        target = params.get("hostname") or "all VMs"
+        return f"Power {params.get('action')} of zPod {zpod.name} ({target})"
+    if job.kind == "check":
+        return f"Drift check of zPod {zpod.name}"
+    if job.kind == "remove_component":
+        return f"Removal of {params.get('hostname')} from zPod {zpod.name}"
+    return None
+
+
 def job_title(job: Job, zpod: Zpod | None, endpoint: Endpoint | None) -> str:
     if job.kind == "deploy" and zpod:
         return f"Deploy of zPod {zpod.name}"
@@ -95,7 +108,7 @@ def job_title(job: Job, zpod: Zpod | None, endpoint: Endpoint | None) -> str:
         return f"Destroy of zPod {zpod.name}"
     if job.kind == "verify" and endpoint:
         return f"Check of endpoint {endpoint.name}"
-    return f"Job {job.id} ({job.kind})"
+    return (zpod and zpod_operation_title(job, zpod)) or f"Job {job.id} ({job.kind})"
 
 
 def retry_hint(job: Job, zpod: Zpod | None, endpoint: Endpoint | None) -> str:

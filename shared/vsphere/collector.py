@@ -132,20 +132,39 @@ def wait_for_tasks(si, tasks: list, action: str, timeout: float = 600.0) -> dict
         current = properties(si, tasks, vim.Task, props)
         pending = [t for t in tasks if not _task_outcome(current[t._moId])]
         if pending:
-            current.update(_wait_with_updates(si, pending, props, timeout))
+            done = watch(si, pending, vim.Task, props, _task_outcome, timeout)
+            if len(done) < len(pending):
+                raise TransientError(f"vCenter tasks still running after {timeout:.0f}s")
+            current.update(done)
     except Exception as exc:  # noqa: BLE001 - translated into a typed error
         raise translate(exc, action) from exc
     return {moref: state.get("info.result") for moref, state in current.items()}
 
 
-def _wait_with_updates(si, tasks: list, props: list[str], timeout: float) -> dict:
+def wait_for_value(si, objects: list, vimtype, path: str, value, timeout: float) -> list:
+    """Wait until property `path` of every object equals `value`, at most `timeout`
+    seconds; return the objects that did not get there (e.g. VMs still powered on)."""
+    done = watch(si, objects, vimtype, [path], lambda state: state.get(path) == value, timeout)
+    return [obj for obj in objects if obj._moId not in done]
+
+
+def watch(si, objects: list, vimtype, props: list[str], settled, timeout: float) -> dict:
+    """Follow `props` of `objects` with WaitForUpdatesEx until `settled(values)` holds
+    for each, at most `timeout` seconds; return {moref: values} of the settled ones.
+
+    The first update carries the current values, so objects already settled
+    cost nothing more; after that the call blocks server-side until something
+    changes, never a polling loop.
+    """
+    if not objects:
+        return {}
     pc = content(si).propertyCollector
     spec = PC.FilterSpec(
-        objectSet=[PC.ObjectSpec(obj=task, skip=False) for task in tasks],
-        propSet=[PC.PropertySpec(type=vim.Task, pathSet=props, all=False)],
+        objectSet=[PC.ObjectSpec(obj=obj, skip=False) for obj in objects],
+        propSet=[PC.PropertySpec(type=vimtype, pathSet=props, all=False)],
     )
-    task_filter = pc.CreateFilter(spec, True)
-    pending = {task._moId: {} for task in tasks}
+    object_filter = pc.CreateFilter(spec, True)
+    pending = {obj._moId: {} for obj in objects}
     done = {}
     deadline = time.monotonic() + timeout
     version = ""
@@ -153,22 +172,22 @@ def _wait_with_updates(si, tasks: list, props: list[str], timeout: float) -> dic
         while pending:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise TransientError(f"vCenter tasks still running after {timeout:.0f}s")
-            options = PC.WaitOptions(maxWaitSeconds=int(min(remaining, 60)) or 1)
+                break
+            options = PC.WaitOptions(maxWaitSeconds=max(1, int(min(remaining, 60))))
             update = pc.WaitForUpdatesEx(version, options)
             if update is None:
                 continue
             version = update.version
             for filter_set in update.filterSet or []:
-                for obj in filter_set.objectSet or []:
-                    state = pending.get(obj.obj._moId)
+                for change in filter_set.objectSet or []:
+                    state = pending.get(change.obj._moId)
                     if state is None:
                         continue
-                    state.update({change.name: change.val for change in obj.changeSet or []})
-                    if _task_outcome(state):
-                        done[obj.obj._moId] = pending.pop(obj.obj._moId)
+                    state.update({c.name: c.val for c in change.changeSet or []})
+                    if settled(state):
+                        done[change.obj._moId] = pending.pop(change.obj._moId)
     finally:
-        task_filter.Destroy()
+        object_filter.Destroy()
     return done
 
 

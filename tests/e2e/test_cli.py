@@ -189,3 +189,33 @@ def test_groups_and_zpod_grants(nestlab, client):
     assert nestlab("groups", "delete", "ops", "--yes").exit_code == 0
     missing = nestlab("groups", "show", "ops")
     assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_power_check_and_remove_component(nestlab, worker, simulator, client):
+    from pyVim.task import WaitForTask
+
+    from tests.vsphere_inspect import Inspector
+
+    client.post("/api/v1/endpoints", json=endpoint_body(simulator))
+    assert nestlab("zpods", "create", "cliops", "--endpoint", "sim", "--wait").exit_code == 0
+    result = nestlab("zpods", "power", "cliops", "stop", "--component", "esxi1", "--wait")
+    assert result.exit_code == 0, result.output
+    assert "stop esxi1" in result.output and "poweredOff" in result.output
+    assert "poweredOff" in nestlab("zpods", "show", "cliops").output
+
+    inspector = Inspector(simulator)
+    try:
+        [vm] = inspector.vms_named("nestlab-cliops-esxi2")
+        WaitForTask(vm.PowerOffVM_Task())
+    finally:
+        inspector.close()
+    result = nestlab("zpods", "check", "cliops", "--wait")
+    assert result.exit_code == 0, result.output
+    assert "powered_off" in result.output and "esxi2: poweredOff, expected poweredOn" in \
+        result.output and "1 difference(s)" in result.output
+
+    result = nestlab("zpods", "remove-component", "cliops", "esxi3", "--wait", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "component 'esxi3' removed" in result.output
+    result = nestlab("zpods", "power", "cliops", "hibernate")
+    assert result.exit_code != 0 and "start, stop, poweroff, reset" in result.output

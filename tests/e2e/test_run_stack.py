@@ -42,7 +42,7 @@ def test_run_starts_everything_deploys_and_stops_on_sigterm(tmp_path, redis_url)
         assert job["status"] == "succeeded", job
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
         assert events == api.request("GET", f"/jobs/{job['id']}/events")
-        assert {c["status"] for c in api.zpod("e2e")["components"]} == {"running"}
+        assert {c["status"] for c in api.zpod("e2e")["components"]} == {"ready"}
         job = api.wait_for_job(api.destroy_zpod("e2e")["job_id"])
         assert job["status"] == "succeeded", job
     finally:

@@ -1,5 +1,6 @@
-"""People for the access tests: callers with their own tokens, an endpoint, a zPod shared
-with users and with groups."""
+"""Fixtures of the integration tests: the simulator as an endpoint, for tests that deploy
+zPods; and for the access tests, callers with their own tokens, an endpoint nobody
+connects to and a zPod shared with users and with groups."""
 
 from __future__ import annotations
 
@@ -39,7 +40,8 @@ def make_user(app, admin):
 
 
 @pytest.fixture
-def endpoint(admin):
+def fake_endpoint(admin):
+    """Endpoint `sim`, never connected to (no worker runs in the access tests)."""
     assert admin.post("/api/v1/endpoints", json=endpoint_body(FAKE_ENDPOINT)).status_code == 201
     return "sim"
 
@@ -78,7 +80,7 @@ GRANTS = [({"user": "zed"}, "admin"), ({"user": "vic"}, "viewer"),
 
 
 @pytest.fixture
-def people(app, admin, make_user, endpoint):
+def people(app, admin, make_user, fake_endpoint):
     """An admin, an owner with a zPod, and users holding each kind of grant on it."""
     who = {"admin": admin, **{role: make_user(name) for role, name in PEOPLE.items()}}
     make_group(admin, "ops", "gail", "max")
@@ -95,3 +97,11 @@ def people(app, admin, make_user, endpoint):
         assert granted.status_code == 201, granted.json
     settle_jobs(app)
     return who
+
+
+@pytest.fixture
+def endpoint(client, simulator):
+    """The test's simulator registered as endpoint `sim`."""
+    response = client.post("/api/v1/endpoints", json=endpoint_body(simulator))
+    assert response.status_code == 201, response.json
+    return response.json

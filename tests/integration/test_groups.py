@@ -89,7 +89,7 @@ def test_mixed_grants_take_the_strongest_role(people):
     assert mixed.get("/api/v1/zpods/lab/credentials").status_code == 403
 
 
-def test_endpoint_use_through_a_group(admin, make_user, endpoint):
+def test_endpoint_use_through_a_group(admin, make_user, fake_endpoint):
     una = make_user("una")
     body = {"name": "mine", "endpoint": "sim", "profile": "minimal"}
     make_group(admin, "builders", "una")

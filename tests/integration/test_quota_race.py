@@ -13,7 +13,7 @@ REQUESTS = 8
 
 
 def test_racing_requests_of_one_user_fit_the_quota_once(live_server, admin, make_user,
-                                                        endpoint):
+                                                        fake_endpoint):
     user = make_user("quinn", max_zpods=1)
     grant_endpoint(admin, "quinn")
     start = threading.Barrier(REQUESTS)

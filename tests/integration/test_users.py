@@ -168,7 +168,7 @@ def test_first_admin_token_belongs_to_an_admin_user(client):
     assert me["name"] == "admin" and me["role"] == "admin"
 
 
-def test_endpoint_use_grant(app, admin, make_user, endpoint):
+def test_endpoint_use_grant(app, admin, make_user, fake_endpoint):
     user = make_user("una")
     body = {"name": "mine", "endpoint": "sim", "profile": "minimal"}
     assert user.get("/api/v1/endpoints").json == []
@@ -188,7 +188,7 @@ def test_endpoint_use_grant(app, admin, make_user, endpoint):
     ({"max_vcpu": 12}, False, "max_vcpu"),
     ({"max_memory_mb": 20000}, False, "max_memory_mb"),
 ])
-def test_quotas(app, admin, make_user, endpoint, limits, second, limit_name):
+def test_quotas(app, admin, make_user, fake_endpoint, limits, second, limit_name):
     user = make_user("quinn", **limits)
     grant_endpoint(admin, "quinn")
     body = {"endpoint": "sim", "profile": "minimal"}

@@ -3,7 +3,6 @@ Celery worker and real Redis, and check vCenter with plain pyvmomi."""
 
 from __future__ import annotations
 
-import pytest
 from pyVmomi import vim
 from sqlalchemy import func, select
 
@@ -15,13 +14,6 @@ from tests.helpers import wait_for_job
 from tests.vsphere_inspect import extra_config
 
 GIB_KB = 1024 * 1024
-
-
-@pytest.fixture
-def endpoint(client, simulator):
-    response = client.post("/api/v1/endpoints", json=endpoint_body(simulator))
-    assert response.status_code == 201, response.json
-    return response.json
 
 
 def deploy(client, name: str) -> tuple[dict, dict]:
