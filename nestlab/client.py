@@ -129,6 +129,18 @@ class Client:
     def destroy_zpod(self, ref: str | int) -> dict:
         return self.request("DELETE", f"/zpods/{ref}")
 
+    def zpod_permissions(self, ref: str | int) -> list[dict]:
+        return self.request("GET", f"/zpods/{ref}/permissions")
+
+    def grant_zpod(self, ref: str | int, role: str, user: str | None = None,
+                   group: str | None = None) -> dict:
+        """Grant `role` (`admin` or `viewer`) on a zPod to a user or a group (one of them)."""
+        grantee = {"user": user} if user is not None else {"group": group}
+        return self.request("POST", f"/zpods/{ref}/permissions", json={**grantee, "role": role})
+
+    def revoke_zpod_permission(self, ref: str | int, permission_id: int) -> None:
+        self.request("DELETE", f"/zpods/{ref}/permissions/{permission_id}")
+
     def power_zpod(self, ref: str | int, action: str, component: str | None = None,
                    timeout: int | None = None) -> dict:
         """`start`, `stop`, `poweroff` or `reset` the zPod's VMs (or one component's);
@@ -199,6 +211,30 @@ class Client:
 
     def revoke_token(self, user: str | int, token_id: int) -> None:
         self.request("DELETE", f"/users/{user}/tokens/{token_id}")
+
+    # groups
+    def groups(self) -> list[dict]:
+        return self.request("GET", "/groups")
+
+    def group(self, ref: str | int) -> dict:
+        return self.request("GET", f"/groups/{ref}")
+
+    def create_group(self, name: str, description: str = "",
+                     members: list[str] | None = None) -> dict:
+        return self.request("POST", "/groups", json={"name": name, "description": description,
+                                                     "members": members or []})
+
+    def update_group(self, ref: str | int, **fields) -> dict:
+        return self.request("PATCH", f"/groups/{ref}", json=fields)
+
+    def delete_group(self, ref: str | int) -> None:
+        self.request("DELETE", f"/groups/{ref}")
+
+    def add_group_member(self, ref: str | int, user: str) -> dict:
+        return self.request("POST", f"/groups/{ref}/members", json={"user": user})
+
+    def remove_group_member(self, ref: str | int, user: str) -> None:
+        self.request("DELETE", f"/groups/{ref}/members/{user}")
 
     # profiles
     def profiles(self) -> list[dict]:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Integer,
@@ -233,35 +234,82 @@ class Zpod(Base):
         return self.owner_user.name if self.owner_user is not None else None
 
 
+class Group(Base):
+    """A named set of users, managed by admins, that zPod and endpoint grants can name."""
+
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    members: Mapped[list[User]] = relationship(secondary="group_members", order_by="User.name")
+
+
+class GroupMember(Base):
+    """One user in one group."""
+
+    __tablename__ = "group_members"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                          primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                         primary_key=True, index=True)
+
+
+def one_grantee(table: str) -> CheckConstraint:
+    """A grant names a user or a group, never both, never neither (plain SQL for both databases)."""
+    return CheckConstraint("(user_id IS NULL AND group_id IS NOT NULL) OR "
+                           "(user_id IS NOT NULL AND group_id IS NULL)",
+                           name=f"ck_{table}_one_grantee")
+
+
 class ZpodPermission(Base):
-    """A role (`admin` or `viewer`) on one zPod, granted to a user other than its owner."""
+    """A role (`admin` or `viewer`) on one zPod, granted to a user other than its owner
+    or to a group."""
 
     __tablename__ = "zpod_permissions"
-    __table_args__ = (UniqueConstraint("zpod_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("zpod_id", "user_id"),
+                      UniqueConstraint("zpod_id", "group_id",
+                                       name="uq_zpod_permissions_zpod_id_group_id"),
+                      one_grantee("zpod_permissions"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     zpod_id: Mapped[int] = mapped_column(ForeignKey("zpods.id", ondelete="CASCADE"), index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                                 index=True)
     role: Mapped[str] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()
+    group: Mapped[Group | None] = relationship()
 
 
 class EndpointPermission(Base):
-    """`use` of an endpoint (deploying zPods onto it), granted to a user by an admin."""
+    """`use` of an endpoint (deploying zPods onto it), granted to a user or a group by an admin."""
 
     __tablename__ = "endpoint_permissions"
-    __table_args__ = (UniqueConstraint("endpoint_id", "user_id"),)
+    __table_args__ = (UniqueConstraint("endpoint_id", "user_id"),
+                      UniqueConstraint("endpoint_id", "group_id",
+                                       name="uq_endpoint_permissions_endpoint_id_group_id"),
+                      one_grantee("endpoint_permissions"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     endpoint_id: Mapped[int] = mapped_column(ForeignKey("endpoints.id", ondelete="CASCADE"),
                                              index=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"),
+                                                index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"),
+                                                 index=True)
     role: Mapped[str] = mapped_column(String(20), default="use")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    user: Mapped[User] = relationship()
+    user: Mapped[User | None] = relationship()
+    group: Mapped[Group | None] = relationship()
 
 
 class AuditEntry(Base):

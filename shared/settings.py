@@ -50,6 +50,9 @@ class Settings:
       NESTLAB_PROGRESS_INTERVAL   seconds between progress events of a transfer (2)
       NESTLAB_UPLOAD_CHUNK_MAX    largest chunk one upload request may carry (64 MiB)
       NESTLAB_PUBLIC_URL          base URL of the API as people reach it (links in chat)
+      NESTLAB_TRUSTED_PROXIES     networks (CIDR) of the reverse proxies in front of the
+                                  API, comma separated; only their X-Forwarded-For is
+                                  believed for the audit's client address (default: none)
       NESTLAB_GUEST_SHUTDOWN_TIMEOUT  seconds a `stop` waits for guests to shut down
                                   before powering them off (120)
     Endpoint capacity (admission of zPods, see shared/capacity.py):
@@ -68,6 +71,8 @@ class Settings:
                                   holds a server thread
       NESTLAB_SSE_MAX_SECONDS     a stream ends after this long; clients resume with
                                   Last-Event-ID (1800)
+      NESTLAB_SSE_TOKEN_CHECK     seconds between checks that a stream's token still
+                                  works (not revoked or expired, user enabled) (5)
     Deployments (the deployer):
       NESTLAB_ENDPOINT_CONCURRENCY  components deployed at once on one endpoint, across
                                   all deployer workers (8)
@@ -115,10 +120,12 @@ class Settings:
     upload_chunk_max: int = 64 << 20
     git_timeout: float = 300.0
     public_url: str = ""
+    trusted_proxies: tuple[str, ...] = ()
     sse_keepalive: float = 15.0
     sse_poll_interval: float = 2.0
     sse_max_streams: int = 16
     sse_max_seconds: float = 1800.0
+    sse_token_check: float = 5.0
     # How long a gap in event ids may stay open before a stream skips it: ids
     # are handed out before commit, so on PostgreSQL a later id can commit first.
     sse_gap_grace: float = 3.0
@@ -182,6 +189,7 @@ class Settings:
             "NESTLAB_SSE_POLL_INTERVAL": ("sse_poll_interval", float),
             "NESTLAB_SSE_MAX_STREAMS": ("sse_max_streams", int),
             "NESTLAB_SSE_MAX_SECONDS": ("sse_max_seconds", float),
+            "NESTLAB_SSE_TOKEN_CHECK": ("sse_token_check", float),
             "NESTLAB_NOTIFY_INTERVAL": ("notify_interval", float),
             "NESTLAB_NOTIFY_RETRY_MAX": ("notify_retry_max", int),
             "NESTLAB_NOTIFY_RETRY_BASE": ("notify_retry_base", float),
@@ -199,6 +207,9 @@ class Settings:
         if "NESTLAB_CHANNEL_BLOCKLIST" in env:
             items = env["NESTLAB_CHANNEL_BLOCKLIST"].split(",")
             values["channel_blocklist"] = tuple(i.strip() for i in items if i.strip())
+        if env.get("NESTLAB_TRUSTED_PROXIES"):
+            items = env["NESTLAB_TRUSTED_PROXIES"].split(",")
+            values["trusted_proxies"] = tuple(i.strip() for i in items if i.strip())
         if env.get("NESTLAB_SECRET_KEY"):
             values["secret_keys"] = tuple(k.strip() for k in env["NESTLAB_SECRET_KEY"].split(","))
         values.update(overrides)

@@ -1,8 +1,9 @@
 """Shared fixtures: real Redis, a real (migrated) database, the vSphere simulator,
-the API app and in-process Celery workers."""
+the API app and in-process Celery workers; and the suite-wide secrets scan."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 import redis as redis_lib
 from celery.contrib.testing.worker import start_worker
 from cryptography.fernet import Fernet
+from sqlalchemy import select
 from werkzeug.serving import make_server
 
 from nestlab import devstack
@@ -22,13 +24,72 @@ from services.api.auth import ensure_admin_token
 from services.deployer.app import create_worker
 from services.library.app import create_worker as create_library_worker
 from services.notifier.app import create_worker as create_notifier
+from shared.crypto import SecretError
+from shared.models import Delivery, Event, Job, Zpod
 from shared.settings import Settings
 from tests.databases import PostgresDatabases, SqliteDatabases, postgres_url_from_env
+from tests.secrets_scan import LogCollector, ReadingClient, SecretsScan
 
 # Tests use their own Redis database (flushed around each test that needs it);
 # parallel checkouts on one machine can pick another with NESTLAB_TEST_REDIS_DB.
 TEST_REDIS_DB = int(os.environ.get("NESTLAB_TEST_REDIS_DB", "15"))
 SECRET_KEY = Fernet.generate_key().decode()
+
+# Every fixed secret the suite uses. None may appear in an API response, a stored event,
+# job error or delivery log, a chat message or a log line (tests/secrets_scan.py). API
+# tokens and zPod passwords made during a test are added to these as they are made.
+TEST_SECRETS = {
+    "endpoint password (simulator)": "nestlab-sim",
+    "endpoint password (access tests)": "Endpoint-Secret-Pa55",
+    "endpoint password (input tests)": "Secret-Pa55word",
+    "endpoint password (key rotation tests)": "Rotate-Me-123",
+    "endpoint password (verify tests)": "not-the-password",
+    "encryption key": SECRET_KEY,
+}
+SCAN = SecretsScan(TEST_SECRETS)
+
+
+def pytest_sessionstart(session):
+    root = logging.getLogger()
+    root.addHandler(LogCollector(SCAN))
+    # As the services run (shared.logs.configure_logging): INFO lines are produced, so seen.
+    if root.level > logging.INFO or root.level == logging.NOTSET:
+        root.setLevel(logging.INFO)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    yield  # every fixture of the test has been torn down: all it produced is collected
+    SCAN.check(item.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if SCAN.findings and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter):
+    if SCAN.findings:
+        terminalreporter.section("secrets scan: test secrets showed up where they must not",
+                                 red=True)
+        for finding in SCAN.findings:
+            terminalreporter.line(finding, red=True)
+
+
+def collect_stored(ctx) -> None:
+    """Hand the test's stored events, job errors, delivery logs and zPod passwords to the scan."""
+    with ctx.sessions() as session:
+        for message in session.scalars(select(Event.message)):
+            SCAN.text("a stored event", message)
+        for error in session.scalars(select(Job.error).where(Job.error.is_not(None))):
+            SCAN.text("a job's error", error)
+        for error, log in session.execute(select(Delivery.error, Delivery.log)):
+            SCAN.text("a delivery", f"{error} {log}")
+        for encrypted in session.scalars(select(Zpod.password_encrypted)):
+            try:
+                SCAN.secret("zPod password", ctx.secrets.decrypt(encrypted))
+            except SecretError:  # a key-rotation test took the key away
+                pass
 
 
 @pytest.fixture(scope="session")
@@ -81,9 +142,9 @@ def settings(tmp_path, database_url, redis_url, redis_client) -> Settings:
                     secret_keys=(SECRET_KEY,), job_stale_after=3, republish_interval=0,
                     task_retry_max=2, task_retry_backoff=0.2, vsphere_timeout=20,
                     library_min_free=0, progress_interval=0.05, download_timeout=5,
-                    sse_keepalive=1.0, sse_poll_interval=0.5, notify_interval=1.0,
-                    notify_retry_base=0.1, notify_retry_cap=1.0, notify_timeout=3.0,
-                    notify_sweep_interval=0.5, notify_sweep_grace=2.0,
+                    sse_keepalive=1.0, sse_poll_interval=0.5, sse_token_check=0.5,
+                    notify_interval=1.0, notify_retry_base=0.1, notify_retry_cap=1.0,
+                    notify_timeout=3.0, notify_sweep_interval=0.5, notify_sweep_grace=2.0,
                     # The simulator's datastore is this machine's disk, and the session
                     # simulator keeps every test's zPods: storage admission would depend on
                     # the disk and the test order. Tests of it set their own ratio.
@@ -93,13 +154,19 @@ def settings(tmp_path, database_url, redis_url, redis_client) -> Settings:
 @pytest.fixture
 def app(settings):
     flask_app = create_app(settings)
+    flask_app.wsgi_app = SCAN.wrap(flask_app.wsgi_app)
+    flask_app.test_client_class = ReadingClient
     yield flask_app
-    flask_app.extensions["nestlab"].close()
+    ctx = flask_app.extensions["nestlab"]
+    collect_stored(ctx)
+    ctx.close()
 
 
 @pytest.fixture
 def admin_token(app) -> str:
-    return ensure_admin_token(app.extensions["nestlab"])
+    token = ensure_admin_token(app.extensions["nestlab"])
+    SCAN.secret("API token (first admin)", token)
+    return token
 
 
 @pytest.fixture
@@ -172,6 +239,7 @@ def notifier_process(settings, tmp_path):
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
+    SCAN.text("the notifier's log", log_path.read_text(errors="replace"))
 
 
 @pytest.fixture
@@ -181,6 +249,8 @@ def receiver():
     found = Receiver()
     yield found
     found.close()
+    for request in found.received:
+        SCAN.text(f"a chat message to {request.path}", request.body.decode("utf-8", "replace"))
 
 
 @pytest.fixture(scope="session")
@@ -219,6 +289,11 @@ def make_simulator(session_dir, vcsim_binary):
     yield make
     for sim in started:
         sim.stop()
+
+
+# An endpoint nobody connects to (for tests without a worker); its password is a test secret.
+FAKE_ENDPOINT = type("Sim", (), {"host": "127.0.0.1", "port": 8989, "username": "u",
+                                 "password": TEST_SECRETS["endpoint password (access tests)"]})
 
 
 def endpoint_body(sim, **overrides) -> dict:

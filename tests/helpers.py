@@ -24,6 +24,22 @@ def wait_for_job(client, job_id: int, timeout: float = 60.0) -> dict:
     raise AssertionError(f"job {job_id} did not finish in {timeout}s: {job}")
 
 
+def sse_messages(lines):
+    """Messages of a text/event-stream body, given its lines, as dicts (a comment is
+    {'comment': ...})."""
+    message: dict = {}
+    for line in lines:
+        if line == "":
+            if message:
+                yield message
+            message = {}
+        elif line.startswith(":"):
+            yield {"comment": line[1:].strip()}
+        else:
+            name, _, value = line.partition(":")
+            message[name] = value.removeprefix(" ")
+
+
 def start_worker_process(settings, name: str, log_dir, **extra_env) -> subprocess.Popen:
     """A deployer worker process (prefork, one child); `extra_env` adds NESTLAB_* settings."""
     env = dict(os.environ, **extra_env,

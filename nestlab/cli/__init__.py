@@ -15,6 +15,7 @@ import typer
 from nestlab.cli import (
     channels,
     endpoints,
+    groups,
     jobs,
     library,
     profiles,
@@ -45,7 +46,7 @@ def main_options(
 session.register(app)
 app.add_typer(endpoints.app, name="endpoints", help="vCenter endpoints.")
 app.add_typer(zpods.app, name="zpods", help="zPods: create, list, show, power, check, "
-                                             "destroy.")
+                                             "grant, destroy.")
 app.add_typer(jobs.app, name="jobs", help="Jobs and their events.")
 app.add_typer(library.libraries, name="libraries", help="Component libraries.")
 app.add_typer(library.components, name="components",
@@ -54,6 +55,7 @@ app.add_typer(channels.app, name="channels", help="Chat channels.")
 app.add_typer(profiles.app, name="profiles", help="zPod profiles (documents, overlays).")
 app.add_typer(users.users, name="users", help="Users, roles and quotas.")
 app.add_typer(users.tokens, name="tokens", help="API tokens.")
+app.add_typer(groups.app, name="groups", help="Groups of users, for grants.")
 
 
 def main() -> None:

@@ -164,3 +164,33 @@ def destroy(ref: str, wait: bool = typer.Option(False, "--wait", "-w"),
         finish(client, client.job(zpod["job_id"]), f"destroy {ref}", wait)
         if wait:
             state.out.say(f"zPod '{ref}' destroyed")
+
+
+PERMISSIONS = [("id", "ID"), ("user", "USER"), ("group", "GROUP"), ("role", "ROLE"),
+               ("created_at", "GRANTED")]
+
+
+@app.command()
+def grant(ref: str, user: str = typer.Option(None, "--user", "-u"),
+          group: str = typer.Option(None, "--group", "-g"),
+          role: str = typer.Option(..., "--role", "-r", help="viewer or admin.")):
+    """Let a user or a group see (viewer) or also manage (admin) a zPod."""
+    if (user is None) == (group is None):
+        raise typer.BadParameter("give --user or --group (one of them)")
+    with api() as client:
+        state.out.data(client.grant_zpod(ref, role, user=user, group=group), PERMISSIONS)
+
+
+@app.command()
+def permissions(ref: str):
+    """Who else may see or manage a zPod."""
+    with api() as client:
+        state.out.data(client.zpod_permissions(ref), PERMISSIONS)
+
+
+@app.command()
+def revoke(ref: str, permission_id: int):
+    """Take a grant back (its id from `nestlab zpods permissions`)."""
+    with api() as client:
+        client.revoke_zpod_permission(ref, permission_id)
+    state.out.say(f"permission {permission_id} revoked")

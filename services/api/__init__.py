@@ -20,6 +20,7 @@ from services.api import (
     components,
     endpoints,
     events,
+    groups,
     health,
     jobs,
     libraries,
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(events.blp, url_prefix=f"{API_PREFIX}/events")
     api.register_blueprint(channels.blp, url_prefix=f"{API_PREFIX}/channels")
     api.register_blueprint(users.blp, url_prefix=f"{API_PREFIX}/users")
+    api.register_blueprint(groups.blp, url_prefix=f"{API_PREFIX}/groups")
     api.register_blueprint(audit.blp, url_prefix=f"{API_PREFIX}/audit")
     requests_log.init_app(app)
     audit.init_app(app)

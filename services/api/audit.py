@@ -2,8 +2,9 @@
 
 Recorded once, by an after_request hook, for each request whose method
 changes something (or whose view is listed in AUDITED_READS): who (user,
-token), what (action, resource, target, path), when, from where (remote
-address), outcome (status code). It is written in its own transaction, so a
+token), what (action, resource, target, path), when, from where (the client's
+address; X-Forwarded-For only from trusted proxies, see client_address.py),
+outcome (status code). It is written in its own transaction, so a
 failed request is recorded too. Bodies are never recorded: they may hold
 secrets.
 """
@@ -17,6 +18,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from services.api.access import READ_ONLY_POSTS, require_admin
+from services.api.client_address import client_address
 from services.api.context import api_context, db
 from services.api.user_schemas import AuditEntrySchema, AuditQuerySchema
 from shared.db import transaction
@@ -60,6 +62,13 @@ def _target(response: Response) -> str | None:
     return None
 
 
+def _remote_addr() -> str | None:
+    """The client's address: X-Forwarded-For counts only from trusted proxies."""
+    found = client_address(request.remote_addr, request.headers.get("X-Forwarded-For"),
+                           api_context().trusted_proxies)
+    return found[:100] if found else found
+
+
 def record(response: Response) -> Response:
     action = _action()
     if action is None:
@@ -72,7 +81,7 @@ def record(response: Response) -> Response:
         resource=request.blueprint or "", target=target,
         method=request.method, path=request.path[:500], status_code=response.status_code,
         outcome="success" if response.status_code < 400 else "failure",
-        remote_addr=request.remote_addr, request_id=g.get("request_id"))
+        remote_addr=_remote_addr(), request_id=g.get("request_id"))
     if "db" in g:
         # End the request's transaction first: on SQLite it could hold the write lock.
         g.db.rollback()

@@ -8,6 +8,7 @@ no more than "invalid token".
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import g, request
@@ -57,9 +58,29 @@ def _mark_used(token: ApiToken) -> None:
 
 
 def usable(token: ApiToken) -> bool:
-    if token.revoked_at is not None or token.user is None or not token.user.enabled:
-        return False
-    return token.expires_at is None or token.expires_at > utcnow()
+    return refusal(token) is None
+
+
+def refusal(token: ApiToken | None) -> str | None:
+    """Why `token` no longer works, or None while it does."""
+    if token is None or token.revoked_at is not None:
+        return "the token was revoked"
+    if token.user is None or not token.user.enabled:
+        return "the token's user is disabled"
+    if token.expires_at is not None and token.expires_at <= utcnow():
+        return "the token expired"
+    return None
+
+
+def token_watch(ctx) -> Callable[[], str | None]:
+    """For a long answer (an event stream): a check, usable after the request, of whether the
+    request's token still works (None) or why not."""
+    token_id = g.token.id
+
+    def refused() -> str | None:
+        with ctx.sessions() as session:
+            return refusal(session.get(ApiToken, token_id, options=[joinedload(ApiToken.user)]))
+    return refused
 
 
 def _unauthorized(message: str):

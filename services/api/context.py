@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.api.client_address import parse_networks
 from shared.celery_app import create_celery
 from shared.crypto import SecretBox
 from shared.db import make_engine, make_session_factory
@@ -23,6 +24,11 @@ class ApiContext:
     _hub: object = field(default=None, init=False, repr=False)
     _hub_pid: int = field(default=0, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    trusted_proxies: tuple = field(default=(), init=False)
+
+    def __post_init__(self) -> None:
+        # Parsed once, at start: a bad NESTLAB_TRUSTED_PROXIES stops the API from starting.
+        self.trusted_proxies = parse_networks(self.settings.trusted_proxies)
 
     @cached_property
     def engine(self):

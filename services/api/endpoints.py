@@ -15,6 +15,7 @@ from services.api.access import (
     usable_endpoints,
 )
 from services.api.context import api_context, db
+from services.api.grants import grant
 from services.api.jobs import create_job
 from services.api.schemas import (
     EndpointCapacitySchema,
@@ -23,7 +24,6 @@ from services.api.schemas import (
     JobSummarySchema,
 )
 from services.api.user_schemas import EndpointPermissionCreateSchema, PermissionSchema
-from services.api.users import find_user
 from shared.models import Endpoint, EndpointPermission, JobKind
 from shared.netplan import parse_vlan_range
 
@@ -116,20 +116,9 @@ class EndpointPermissions(MethodView):
     @blp.arguments(EndpointPermissionCreateSchema)
     @blp.response(201, PermissionSchema)
     def post(self, data, ref):
-        """Grant a user `use` of the endpoint (admins)."""
+        """Grant a user or a group `use` of the endpoint (admins)."""
         endpoint = get_endpoint_or_404(ref)
-        session = db()
-        user = find_user(data["user"])
-        if user is None:
-            abort(422, errors={"json": {"user": [f"unknown user '{data['user']}'"]}})
-        permission = session.scalar(select(EndpointPermission).where(
-            EndpointPermission.endpoint_id == endpoint.id, EndpointPermission.user_id == user.id))
-        if permission is None:
-            permission = EndpointPermission(endpoint_id=endpoint.id, user_id=user.id,
-                                            role=data["role"])
-            session.add(permission)
-            session.commit()
-        return permission
+        return grant(db(), EndpointPermission, {"endpoint_id": endpoint.id}, data)
 
 
 @blp.route("/<ref>/permissions/<int:permission_id>", methods=["DELETE"])

@@ -13,6 +13,7 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from sqlalchemy import func, select
 
+from services.api.auth import token_watch
 from services.api.context import api_context, db
 from services.api.schemas import EventListQuerySchema, EventSchema, StreamHeadersSchema
 from services.api.stream import stream_response
@@ -118,7 +119,7 @@ def list_events(query, headers):
     cursor = headers.get("last_event_id", query.get("after"))
     if cursor is None:
         cursor = db().scalar(select(func.max(Event.id))) or 0
-    return stream_response(api_context(), feed, cursor, render)
+    return stream_response(api_context(), feed, cursor, render, token_watch(api_context()))
 
 
 def job_stream(job_id: int, cursor: int) -> Response:
@@ -129,4 +130,4 @@ def job_stream(job_id: int, cursor: int) -> Response:
     if feed.finished(session) and cursor >= last:
         # Tells an EventSource to stop reconnecting.
         return Response(status=204)
-    return stream_response(api_context(), feed, cursor, render)
+    return stream_response(api_context(), feed, cursor, render, token_watch(api_context()))

@@ -14,6 +14,10 @@ Each open stream holds a server thread (werkzeug's threaded server, gunicorn
 gthread workers), so a process serves at most `sse_max_streams` of them at a
 time (503 past that) and each ends after `sse_max_seconds`; clients resume
 with `Last-Event-ID`, as EventSource does by itself.
+
+A stream outlives the request that checked its token, so it checks again every
+`sse_token_check` seconds: once the token is revoked or expired, or its user
+disabled, the stream sends `event: error` saying why and ends.
 """
 
 from __future__ import annotations
@@ -137,16 +141,23 @@ def sse_message(event_id: int | None, kind: str, data: dict) -> str:
 class EventStream:
     """The body of one SSE response: backlog, then live events, keep-alives, the end."""
 
-    def __init__(self, ctx, feed: Feed, cursor: int, render):
+    def __init__(self, ctx, feed: Feed, cursor: int, render, refused=lambda: None):
         self.ctx, self.feed, self.cursor, self.render = ctx, feed, cursor, render
+        self.refused = refused  # why the caller may no longer listen, or None
         self.settings = ctx.settings
         self.guard = GapGuard(self.settings.sse_gap_grace)
 
     def __iter__(self) -> Iterator[str]:
         settings = self.settings
         yield f"retry: {int(settings.sse_poll_interval * 1000)}\n\n"
-        started = last_write = time.monotonic()
+        started = last_write = checked = time.monotonic()
         while True:
+            if time.monotonic() - checked >= settings.sse_token_check:
+                checked = time.monotonic()
+                reason = self.refused()
+                if reason is not None:
+                    yield sse_message(None, "error", {"message": f"stream closed: {reason}"})
+                    return
             version = self.ctx.hub.version
             done, sent, more = self._read()
             yield from sent
@@ -163,7 +174,8 @@ class EventStream:
             if now - last_write >= settings.sse_keepalive:
                 yield ": keep-alive\n\n"
                 last_write = now
-            wait = min(settings.sse_poll_interval, settings.sse_keepalive - (now - last_write))
+            wait = min(settings.sse_poll_interval, settings.sse_keepalive - (now - last_write),
+                       settings.sse_token_check - (now - checked))
             self.ctx.hub.wait(version, min(wait, 0.2) if self.guard.waiting else wait)
 
     def _read(self) -> tuple[bool, list[str], bool]:
@@ -179,12 +191,15 @@ class EventStream:
         return finished and caught_up and len(keys) < BATCH, messages, len(keys) == BATCH
 
 
-def stream_response(ctx, feed: Feed, cursor: int, render) -> Response:
-    """An SSE response for `feed` from `cursor`, or 503 when this process has enough."""
+def stream_response(ctx, feed: Feed, cursor: int, render, refused=lambda: None) -> Response:
+    """An SSE response for `feed` from `cursor`, or 503 when this process has enough.
+
+    `refused()` says why the caller may no longer listen (None while they may).
+    """
     if not ctx.stream_slots.acquire(blocking=False):
         abort(503, message="too many open event streams on this server; retry shortly",
               headers={"Retry-After": "5"})
-    response = Response(iter(EventStream(ctx, feed, cursor, render)),
+    response = Response(iter(EventStream(ctx, feed, cursor, render, refused)),
                         mimetype="text/event-stream", headers=SSE_HEADERS)
     response.call_on_close(ctx.stream_slots.release)
     return response

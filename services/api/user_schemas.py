@@ -1,10 +1,10 @@
-"""Schemas of users, their tokens, permissions, zPod credentials and the audit log."""
+"""Schemas of users, groups, their tokens, permissions, zPod credentials and the audit log."""
 
 from __future__ import annotations
 
 import re
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from shared.models import TokenScope, UserRole
 
@@ -80,23 +80,70 @@ class NewTokenSchema(TokenSchema):
     token = fields.String(metadata={"description": "the token itself, shown this once"})
 
 
-class PermissionCreateSchema(Schema):
-    user = fields.String(required=True, metadata={"description": "user name or id"})
+class GranteeSchema(Schema):
+    """Whom a grant is for: a `user` or a `group`, exactly one of them."""
+
+    user = fields.String(metadata={"description": "user name or id"})
+    group = fields.String(metadata={"description": "group name or id"})
+
+    @validates_schema
+    def one_grantee(self, data, **_kwargs):
+        if ("user" in data) == ("group" in data):
+            raise ValidationError("give exactly one of 'user' and 'group'", "_schema")
+
+
+class PermissionCreateSchema(GranteeSchema):
     role = fields.String(required=True, validate=validate.OneOf(["admin", "viewer"]))
 
 
-class EndpointPermissionCreateSchema(Schema):
-    user = fields.String(required=True, metadata={"description": "user name or id"})
+class EndpointPermissionCreateSchema(GranteeSchema):
     role = fields.String(load_default="use", validate=validate.OneOf(["use"]))
 
 
 class PermissionSchema(Schema):
-    """A grant on a zPod or an endpoint, dumped straight from its row."""
+    """A grant on a zPod or an endpoint, dumped straight from its row: to a `user` or a `group`
+    (the other is null)."""
 
     id = fields.Integer()
-    user = fields.Function(lambda permission: permission.user.name)
+    user = fields.Function(lambda permission: permission.user.name if permission.user else None,
+                           allow_none=True, metadata={"type": "string"})
+    group = fields.Function(
+        lambda permission: permission.group.name if permission.group else None, allow_none=True,
+        metadata={"type": "string"})
     role = fields.String()
     created_at = fields.DateTime()
+
+
+GROUP_NAME = validate.Regexp(USER_NAME, error="1-100 characters: letters, digits, '_', '.', "
+                                              "'@', '-'")
+
+
+class GroupCreateSchema(Schema):
+    name = fields.String(required=True, validate=GROUP_NAME)
+    description = fields.String(load_default="", validate=validate.Length(max=2000))
+    members = fields.List(fields.String(), load_default=list,
+                          metadata={"description": "user names (or ids)"})
+
+
+class GroupUpdateSchema(Schema):
+    name = fields.String(validate=GROUP_NAME)
+    description = fields.String(validate=validate.Length(max=2000))
+    members = fields.List(fields.String(), metadata={"description": "replaces the members"})
+
+
+class GroupMemberSchema(Schema):
+    user = fields.String(required=True, metadata={"description": "user name or id"})
+
+
+class GroupSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    members = fields.Function(lambda group: sorted(user.name for user in group.members),
+                              metadata={"type": "array", "items": {"type": "string"},
+                                        "description": "user names"})
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
 
 
 class ZpodCredentialsSchema(Schema):

@@ -133,7 +133,9 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
     Aborts with 422 (every problem listed), 409 (name taken, quota, no room on
     the endpoint: memory, storage, VLAN ids, subnets, with the figures) before
     anything is written. `services.api.plans` runs the same checks without
-    writing anything.
+    writing anything. The quota check, the zPod and its job are one transaction
+    (committed by `create_job`), so that a user's concurrent requests are
+    admitted one at a time.
     """
     resolution = resolve(session, data)
     if not resolution.ok:
@@ -167,8 +169,8 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
 
 def add_component(session, user: User, zpod: Zpod, item: dict) -> Job:
     """Plan one more item (its own last stage) on a live zPod and publish the job
-    that builds it; 422 for names or addresses already taken, 409 over quota or
-    without room on the endpoint."""
+    that builds it; 422 for names or addresses already taken, 409 over the owner's
+    quota or without room on the endpoint."""
     problems = Resolution()
     document = {"name": zpod.profile, "stages": [{"name": "added", "items": [item]}]}
     try:
@@ -193,7 +195,8 @@ def add_component(session, user: User, zpod: Zpod, item: dict) -> Job:
                 problems.problem(where, message)
     if not problems.ok:
         reject(problems)
-    quotas.check(session, user, profile)
+    # The zPod's owner's quota: usage is counted by owner, whoever adds the component.
+    quotas.check(session, zpod.owner_user or user, profile, new_zpod=False)
     capacity.check(session, zpod.endpoint, profile, api_context().settings,
                    what="this component", networks=0)
     stage = 1 + max((c.stage_index for c in zpod.components), default=-1)

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from services.api.access import current_user, is_admin, visible_zpods, zpod_role
 from services.api.context import api_context, db
+from services.api.grants import grant
 from services.api.jobs import create_job
 from services.api.plans import plan_zpod
 from services.api.profile_schemas import ProfileItemSchema
@@ -23,7 +24,6 @@ from services.api.user_schemas import (
     PermissionSchema,
     ZpodCredentialsSchema,
 )
-from services.api.users import find_user
 from services.api.zpod_requests import add_component as add_zpod_component
 from services.api.zpod_requests import create_zpod
 from shared.models import Job, JobKind, JobStatus, Zpod, ZpodPermission, ZpodStatus
@@ -190,20 +190,10 @@ class ZpodPermissions(MethodView):
     @blp.arguments(PermissionCreateSchema)
     @blp.response(201, PermissionSchema)
     def post(self, data, ref):
-        """Grant a user `admin` or `viewer` on the zPod (replaces their previous grant)."""
+        """Grant a user or a group `admin` or `viewer` on the zPod (replaces their previous
+        grant); a user's role is the strongest of their own grant and their groups'."""
         zpod = get_zpod_or_404(ref, manage=True)
-        session = db()
-        user = find_user(data["user"])
-        if user is None:
-            abort(422, errors={"json": {"user": [f"unknown user '{data['user']}'"]}})
-        permission = session.scalar(select(ZpodPermission).where(
-            ZpodPermission.zpod_id == zpod.id, ZpodPermission.user_id == user.id))
-        if permission is None:
-            permission = ZpodPermission(zpod_id=zpod.id, user_id=user.id)
-            session.add(permission)
-        permission.role = data["role"]
-        session.commit()
-        return permission
+        return grant(db(), ZpodPermission, {"zpod_id": zpod.id}, data)
 
 
 @blp.route("/<ref>/permissions/<int:permission_id>", methods=["DELETE"])

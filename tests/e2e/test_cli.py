@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nestlab.cli import app as cli
-from tests.conftest import endpoint_body
+from tests.conftest import FAKE_ENDPOINT, endpoint_body
 
 
 @pytest.fixture
@@ -159,6 +159,36 @@ def test_users_and_tokens(nestlab, live_server, tmp_path, monkeypatch):
     monkeypatch.setenv("NESTLAB_TOKEN", created["token"])
     denied = runner.invoke(cli, ["users", "me"])
     assert denied.exit_code == 1 and "nestlab login" in denied.output
+
+
+def test_groups_and_zpod_grants(nestlab, client):
+    for name in ("alice", "bob"):
+        assert nestlab("users", "create", name).exit_code == 0
+    made = nestlab("groups", "create", "ops", "-d", "on call", "--member", "alice")
+    assert made.exit_code == 0, made.output
+    assert nestlab("groups", "add-member", "ops", "bob").exit_code == 0
+    listed = json.loads(nestlab("-o", "json", "groups", "list").output)
+    assert [(g["name"], g["members"]) for g in listed] == [("ops", ["alice", "bob"])]
+    assert "alice, bob" in nestlab("groups", "list").output
+
+    assert client.post("/api/v1/endpoints", json=endpoint_body(FAKE_ENDPOINT)).status_code == 201
+    assert nestlab("zpods", "create", "lab", "--endpoint", "sim").exit_code == 0
+    granted = nestlab("-o", "json", "zpods", "grant", "lab", "--group", "ops", "--role", "viewer")
+    assert granted.exit_code == 0, granted.output
+    assert json.loads(granted.output)["group"] == "ops"
+    assert nestlab("zpods", "grant", "lab", "--user", "bob", "--role", "admin").exit_code == 0
+    both = nestlab("zpods", "grant", "lab", "--user", "bob", "--group", "ops", "--role", "admin")
+    assert both.exit_code == 2
+    shown = json.loads(nestlab("-o", "json", "zpods", "permissions", "lab").output)
+    assert {(p["user"], p["group"], p["role"]) for p in shown} == {
+        (None, "ops", "viewer"), ("bob", None, "admin")}
+    assert nestlab("zpods", "revoke", "lab", str(shown[0]["id"])).exit_code == 0
+
+    assert nestlab("groups", "remove-member", "ops", "alice").exit_code == 0
+    assert json.loads(nestlab("-o", "json", "groups", "show", "ops").output)["members"] == ["bob"]
+    assert nestlab("groups", "delete", "ops", "--yes").exit_code == 0
+    missing = nestlab("groups", "show", "ops")
+    assert missing.exit_code == 1 and "not found" in missing.output
 
 
 def test_power_check_and_remove_component(nestlab, worker, simulator, client):

@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 from nestlab import devstack
 from tests.conftest import endpoint_body
+from tests.helpers import sse_messages
 
 SLOW_SOAP = "CreateFolder=200,CreateVM_Task=300,PowerOnVM_Task=300,AddDVPortgroup_Task=300"
 
@@ -42,17 +43,7 @@ def http(admin_token):
 
 def sse(response):
     """Parse a text/event-stream body into dicts (a comment is {'comment': ...})."""
-    event: dict = {}
-    for line in response.iter_lines(chunk_size=None, decode_unicode=True):
-        if line == "":
-            if event:
-                yield event
-            event = {}
-        elif line.startswith(":"):
-            yield {"comment": line[1:].strip()}
-        else:
-            name, _, value = line.partition(":")
-            event[name] = value.removeprefix(" ")
+    return sse_messages(response.iter_lines(chunk_size=None, decode_unicode=True))
 
 
 def open_stream(http, url, **headers):
