@@ -33,6 +33,8 @@ class Tasks:
     VERIFY_ENDPOINT = TaskName("deployer.verify_endpoint", Queues.DEPLOYER)
     # Periodic (beat): publish jobs the broker never took or may have lost.
     REPUBLISH_JOBS = TaskName("deployer.republish_jobs", Queues.DEPLOYER, ())
+    # Periodic (beat): warn of zPod leases ending soon, destroy the zPods whose lease ended.
+    EXPIRE_LEASES = TaskName("deployer.expire_leases", Queues.DEPLOYER, ())
     SYNC_LIBRARY = TaskName("library.sync_library", Queues.LIBRARY)
     DOWNLOAD_COMPONENT = TaskName("library.download_component", Queues.LIBRARY)
     STAGE_COMPONENT = TaskName("library.stage_component", Queues.LIBRARY)

@@ -34,13 +34,15 @@ class EventKind:
     JOB_SUCCEEDED = "job_succeeded"
     JOB_FAILED = "job_failed"
     ZPOD_DESTROYED = "zpod_destroyed"
-    # Emitted by features still to come (multi-stage profiles, zPod leases);
+    # Emitted by features still to come (multi-stage profiles);
     # defined now so subscriptions can already ask for them.
     STAGE_FINISHED = "stage_finished"
+    # A zPod's lease ends soon (once per lease), or has ended and its destroy began.
     LEASE_EXPIRING = "lease_expiring"
+    LEASE_EXPIRED = "lease_expired"
 
     ALL = (JOB_STARTED, STEP_STARTED, STEP_FINISHED, PROGRESS, JOB_RETRYING, JOB_SUCCEEDED,
-           JOB_FAILED, ZPOD_DESTROYED, STAGE_FINISHED, LEASE_EXPIRING)
+           JOB_FAILED, ZPOD_DESTROYED, STAGE_FINISHED, LEASE_EXPIRING, LEASE_EXPIRED)
 
 
 def event_payload(event: Event) -> dict:

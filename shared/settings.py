@@ -70,6 +70,13 @@ class Settings:
       NESTLAB_CHANNEL_BLOCKLIST   networks (CIDR) and host names a channel URL may
                                   not point at, comma separated (default: link-local
                                   and cloud metadata addresses)
+    Webhook triggers and zPod leases:
+      NESTLAB_HOOK_MAX_BODY       largest webhook body accepted, bytes (1 MiB)
+      NESTLAB_LEASE_MAX           longest lease from now, seconds (7 days)
+      NESTLAB_LEASE_WARNING       seconds before expiry to emit `lease_expiring` (3600)
+      NESTLAB_LEASE_CHECK_INTERVAL  seconds between lease checks by beat (60)
+      NESTLAB_TRIGGER_LEASE       lease of a trigger's zPods when the trigger sets
+                                  none, seconds (1 day)
     """
 
     var_dir: Path = ROOT / "var"
@@ -113,6 +120,11 @@ class Settings:
     # An event, or a message, whose task has not run this long is picked up by the sweep.
     notify_sweep_grace: float = 60.0
     channel_blocklist: tuple[str, ...] = DEFAULT_CHANNEL_BLOCKLIST
+    hook_max_body: int = 1 << 20
+    lease_max: float = 7 * 86400.0
+    lease_warning: float = 3600.0
+    lease_check_interval: float = 60.0
+    trigger_lease: float = 86400.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -163,6 +175,11 @@ class Settings:
             "NESTLAB_NOTIFY_RETRY_CAP": ("notify_retry_cap", float),
             "NESTLAB_NOTIFY_TIMEOUT": ("notify_timeout", float),
             "NESTLAB_NOTIFY_SWEEP_INTERVAL": ("notify_sweep_interval", float),
+            "NESTLAB_HOOK_MAX_BODY": ("hook_max_body", int),
+            "NESTLAB_LEASE_MAX": ("lease_max", float),
+            "NESTLAB_LEASE_WARNING": ("lease_warning", float),
+            "NESTLAB_LEASE_CHECK_INTERVAL": ("lease_check_interval", float),
+            "NESTLAB_TRIGGER_LEASE": ("trigger_lease", float),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):

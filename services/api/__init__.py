@@ -21,6 +21,7 @@ from services.api import (
     endpoints,
     events,
     health,
+    hooks,
     jobs,
     libraries,
     metrics,
@@ -28,6 +29,7 @@ from services.api import (
     profiles,
     requests_log,
     site_settings,
+    triggers,
     uploads,
     users,
     zpods,
@@ -75,6 +77,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(channels.blp, url_prefix=f"{API_PREFIX}/channels")
     api.register_blueprint(users.blp, url_prefix=f"{API_PREFIX}/users")
     api.register_blueprint(audit.blp, url_prefix=f"{API_PREFIX}/audit")
+    api.register_blueprint(triggers.blp, url_prefix=f"{API_PREFIX}/triggers")
+    api.register_blueprint(hooks.blp, url_prefix=f"{API_PREFIX}/hooks")
     requests_log.init_app(app)
     audit.init_app(app)
     app.before_request(auth.authenticate)

@@ -30,7 +30,8 @@ ACTIONS = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "dele
 # Views that only read but whose every use is recorded: view endpoint -> action.
 AUDITED_READS = {"zpods.credentials": "credentials"}
 # POST routes that act on a record rather than create one: their last path segment.
-VERBS = {"verify", "sync", "enable", "disable", "stage", "test", "power", "start", "stop"}
+VERBS = {"verify", "sync", "enable", "disable", "stage", "test", "power", "start", "stop",
+         "lease"}
 
 
 def _action() -> str | None:

@@ -27,7 +27,8 @@ blp = Blueprint("jobs", __name__, description="Jobs, steps and events")
 
 
 def create_job(kind: str, zpod_id: int | None = None, endpoint_id: int | None = None,
-               claim: Callable[[Session, Job], bool] | None = None) -> Job | None:
+               claim: Callable[[Session, Job], bool] | None = None,
+               params: dict | None = None) -> Job | None:
     """Write the job with whatever the request session holds, commit, then publish it.
 
     `claim(session, job)` links the new job to what it works on (e.g. with a
@@ -36,7 +37,7 @@ def create_job(kind: str, zpod_id: int | None = None, endpoint_id: int | None = 
     """
     session = db()
     user = g.get("user")
-    job = Job(kind=kind, zpod_id=zpod_id, endpoint_id=endpoint_id,
+    job = Job(kind=kind, zpod_id=zpod_id, endpoint_id=endpoint_id, params=params,
               user_id=user.id if user is not None else None)
     session.add(job)
     if claim is not None:
