@@ -18,12 +18,18 @@ def create_beat(settings: Settings | None = None) -> Celery:
     configure_logging()
     app = create_celery(settings, name="nestlab-beat")
     interval = max(1.0, settings.republish_interval)
+    lease_interval = max(1.0, settings.lease_check_interval)
     app.conf.beat_schedule = {
         "republish-jobs": {
             "task": Tasks.REPUBLISH_JOBS.name,
             "schedule": interval,
             # A late run is useless once the next one is due.
             "options": {"queue": Tasks.REPUBLISH_JOBS.queue, "expires": interval},
+        },
+        "expire-leases": {
+            "task": Tasks.EXPIRE_LEASES.name,
+            "schedule": lease_interval,
+            "options": {"queue": Tasks.EXPIRE_LEASES.queue, "expires": lease_interval},
         },
     }
     app.conf.beat_schedule_filename = str(settings.var_dir / "celerybeat-schedule")

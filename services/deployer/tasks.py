@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Celery
 
 from services.deployer.flows import FLOWS
+from services.deployer.leases import expire_leases
 from shared.contract import Tasks
 from shared.jobs import JOB_TASK_OPTIONS, run_job
 from shared.outbox import republish_due
@@ -23,6 +24,10 @@ def register(app: Celery) -> None:
     @app.task(name=Tasks.REPUBLISH_JOBS.name, shared=False, ignore_result=True)
     def republish_jobs():
         return republish_due(context_for(app))
+
+    @app.task(name=Tasks.EXPIRE_LEASES.name, shared=False, ignore_result=True)
+    def expire_leases_task():
+        return expire_leases(context_for(app))
 
     @app.task(name=Tasks.VERIFY_ENDPOINT.name, **JOB_TASK_OPTIONS)
     def verify_endpoint(self, job_id: int):
