@@ -12,7 +12,17 @@ import sys
 
 import typer
 
-from nestlab.cli import channels, endpoints, jobs, library, profiles, session, users, zpods
+from nestlab.cli import (
+    channels,
+    endpoints,
+    jobs,
+    library,
+    profiles,
+    session,
+    triggers,
+    users,
+    zpods,
+)
 from nestlab.cli.session import state
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -34,7 +44,7 @@ def main_options(
 
 session.register(app)
 app.add_typer(endpoints.app, name="endpoints", help="vCenter endpoints.")
-app.add_typer(zpods.app, name="zpods", help="zPods: create, list, show, destroy.")
+app.add_typer(zpods.app, name="zpods", help="zPods: create, list, show, destroy, lease.")
 app.add_typer(jobs.app, name="jobs", help="Jobs and their events.")
 app.add_typer(library.libraries, name="libraries", help="Component libraries.")
 app.add_typer(library.components, name="components",
@@ -43,6 +53,7 @@ app.add_typer(channels.app, name="channels", help="Chat channels.")
 app.add_typer(profiles.app, name="profiles", help="zPod profiles (documents, overlays).")
 app.add_typer(users.users, name="users", help="Users, roles and quotas.")
 app.add_typer(users.tokens, name="tokens", help="API tokens.")
+app.add_typer(triggers.app, name="triggers", help="Webhook triggers that build zPods.")
 
 
 def main() -> None:

@@ -18,7 +18,10 @@ COMPONENTS = [("hostname", "HOSTNAME"), ("fqdn", "FQDN"), ("ip", "IP"), ("role",
               ("vm_name", "VM"), ("moref", "MOREF"), ("status", "STATUS")]
 DETAIL = COLUMNS + [("domain", "DOMAIN"), ("network.gateway", "GATEWAY"),
                     ("network.dns", "DNS"), ("status_message", "MESSAGE"),
-                    ("job_id", "LAST JOB"), ("created_at", "CREATED")]
+                    ("job_id", "LAST JOB"), ("lease_expires_at", "LEASE ENDS"),
+                    ("created_at", "CREATED")]
+lease = typer.Typer(no_args_is_help=True)
+app.add_typer(lease, name="lease", help="A zPod's lease: when it is destroyed by itself.")
 
 
 def _finish(client, job: dict, title: str, wait: bool) -> None:
@@ -36,10 +39,12 @@ def _finish(client, job: dict, title: str, wait: bool) -> None:
 @app.command()
 def create(name: str, endpoint: str = typer.Option(..., "--endpoint", "-e"),
            profile: str = typer.Option("minimal", "--profile", "-p"),
+           lease_for: str = typer.Option(None, "--lease", help="Destroy it after this long "
+                                                                "(4h, PT4H, seconds)."),
            wait: bool = typer.Option(False, "--wait", "-w", help="Show live progress.")):
     """Deploy a zPod."""
     with api() as client:
-        zpod = client.create_zpod(name, endpoint=endpoint, profile=profile)
+        zpod = client.create_zpod(name, endpoint=endpoint, profile=profile, lease=lease_for)
         if state.out.fmt != "table" or not wait:
             state.out.data(zpod, DETAIL)
         _finish(client, client.job(zpod["job_id"]), f"deploy {name}", wait)
@@ -101,3 +106,16 @@ def destroy(ref: str, wait: bool = typer.Option(False, "--wait", "-w"),
         _finish(client, client.job(zpod["job_id"]), f"destroy {ref}", wait)
         if wait:
             state.out.say(f"zPod '{ref}' destroyed")
+
+
+@lease.command("extend")
+def extend_lease(ref: str,
+                 by: str = typer.Option(None, "--by", help="Add this much: 2h, PT2H, seconds."),
+                 until: str = typer.Option(None, "--until",
+                                           help="Set the end, ISO 8601 with a zone.")):
+    """Extend a zPod's lease (within the server's lease_max)."""
+    if (by is None) == (until is None):
+        raise typer.BadParameter("give --by or --until")
+    with api() as client:
+        zpod = client.extend_lease(ref, by=by, until=until)
+    state.out.data(zpod, [("name", "NAME"), ("lease_expires_at", "LEASE ENDS")])
