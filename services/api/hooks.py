@@ -41,7 +41,9 @@ def _body(limit: int) -> bytes | None:
     """The raw body, or None when it is larger than `limit` (announced or actual)."""
     if request.content_length is not None and request.content_length > limit:
         return None
-    request.max_content_length = limit
+    # One byte over the limit: a stream without Content-Length (chunked) that is cut
+    # there, rather than refused, still shows itself too large.
+    request.max_content_length = limit + 1
     try:
         body = request.get_data(cache=True)
     except RequestEntityTooLarge:

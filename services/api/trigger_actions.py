@@ -84,7 +84,8 @@ def _again(session, trigger: Trigger, live: Zpod) -> Outcome:
         return Outcome(409, "failed", f"a zPod named '{live.name}' exists and was not built by "
                                       f"this trigger", live)
     if live.status == ZpodStatus.DESTROYING:
-        return Outcome(200, "kept", f"zPod '{live.name}' is being replaced already", live)
+        return Outcome(200, "kept", f"zPod '{live.name}' is being destroyed or replaced "
+                                    f"already", live)
     if trigger.on_push == "keep":
         return Outcome(200, "kept", "zPod exists, kept", live)
     rebuild = {"lease_seconds": trigger.lease_seconds, "trigger_id": trigger.id}

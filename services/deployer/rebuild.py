@@ -18,7 +18,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from shared.models import Component, Job, JobKind, TriggerDelivery, Zpod, utcnow
+from shared.models import Component, Job, JobKind, Trigger, TriggerDelivery, Zpod, utcnow
 from shared.netplan import CapacityError, allocate, plan_components
 from shared.outbox import publish
 from shared.profiles import profile_from_document
@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 def rebuild(session, destroy_job: Job, old: Zpod, params: dict) -> None:
     """Record the replacement of `old` (already marked destroyed in this session)."""
     session.flush()  # free the name first
+    if session.get(Trigger, params["trigger_id"]) is None:
+        log.info("zPod %s: its trigger was removed; not rebuilt", old.id)
+        return
     delivery = TriggerDelivery(trigger_id=params["trigger_id"], event="rebuild",
                                zpod_name=old.name, outcome="rebuilt", status_code=202)
     if session.scalar(select(Zpod.id).where(Zpod.live_name == old.name)) is not None:

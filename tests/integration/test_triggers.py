@@ -171,6 +171,21 @@ def test_duplicate_deliveries_at_once_make_exactly_one_build(app, client, endpoi
     assert count(app, TriggerDelivery, TriggerDelivery.outcome == "replay") == 7
 
 
+def test_a_chunked_body_is_measured_as_it_is_read(app, client, endpoint, live_server):
+    secret = make_trigger(client)["secret"]
+
+    def send(payload):
+        raw, headers = github(secret, payload)
+        chunks = (raw[start:start + 4096] for start in range(0, len(raw), 4096))
+        return requests.post(f"{live_server}{HOOK}github-ci", data=chunks, headers=headers,
+                             timeout=60)
+
+    answer = send(push() | {"padding": "x" * 40_000})
+    assert answer.status_code == 413, answer.text
+    assert count(app, Zpod) == 0
+    assert send(push() | {"padding": "x" * 10_000}).status_code == 202
+
+
 def test_filters_branches_pr_actions_tags_and_ping(client, endpoint):
     secret = make_trigger(client, events=["push", "pull_request"],
                           branches=["main", "release/*"], pr_actions=["opened", "closed"],
