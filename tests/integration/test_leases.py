@@ -156,3 +156,18 @@ def test_an_ended_lease_destroys_the_zpod_on_the_simulator(client, worker, endpo
     assert job["status"] == "succeeded" and job["events"][0]["kind"] == "lease_expired"
     assert client.get(f"/api/v1/zpods/{zpod['id']}").json["status"] == "destroyed"
     assert client.get("/api/v1/zpods").json == []
+
+
+def test_lease_events_reach_a_chat_channel(app, client, endpoint, ctx, notifier, receiver):
+    channel = client.post("/api/v1/channels", json={
+        "name": "leases", "kind": "mattermost", "url": receiver.url("/mm"),
+        "subscriptions": [{"kinds": ["lease_expiring", "lease_expired"]}]})
+    assert channel.status_code == 201, channel.json
+    zpod = deploy(client, "chatty", lease="PT20M")
+    assert expire_leases(ctx)["warned"] == 1
+    [warning] = receiver.wait_for(1)
+    assert "chatty" in warning.body.decode() and "lease ends" in warning.body.decode()
+    settle(app, zpod["id"])
+    assert expire_leases(ctx, datetime.now(UTC) + timedelta(hours=1))["expired"] == 1
+    posts = receiver.wait_for(2)
+    assert "lease ended" in posts[1].body.decode()

@@ -361,3 +361,19 @@ def test_replace_destroys_then_rebuilds_the_zpod(app, client, worker, endpoint):
     assert shown["id"] != deliveries[2]["zpod_id"]
     assert shown["lease_expires_at"] is not None
     assert count(app, Zpod, Zpod.name == "ci-shop-api-main") == 2
+
+
+def test_gitlab_merge_tears_down_the_merge_request_zpod(client, worker, endpoint):
+    make_trigger(client, "gitlab", secret="gitlab-secret-token-1234", zpod_name="mr-{pr}")
+    mr = {"object_attributes": {"action": "open", "iid": 9, "source_branch": "fix",
+                                "target_branch": "main"}, "project": {"path": "infra"}}
+    opened = post(client, "gitlab-ci", *gitlab("gitlab-secret-token-1234", mr,
+                                                "Merge Request Hook"))
+    assert opened.status_code == 202 and opened.json["zpod"] == "mr-9", opened.json
+    assert wait_for_job(client, opened.json["job_id"], 120)["status"] == "succeeded"
+    mr["object_attributes"]["action"] = "merge"
+    merged = post(client, "gitlab-ci", *gitlab("gitlab-secret-token-1234", mr,
+                                                "Merge Request Hook"))
+    assert merged.status_code == 202 and merged.json["outcome"] == "destroying", merged.json
+    assert wait_for_job(client, merged.json["job_id"], 120)["status"] == "succeeded"
+    assert client.get("/api/v1/zpods").json == []
