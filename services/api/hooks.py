@@ -33,7 +33,6 @@ from shared.models import Trigger, TriggerDelivery
 
 blp = Blueprint("hooks", __name__, description="Webhook deliveries (signed, no token)")
 
-PATH = "/api/v1/hooks/"
 BAD_SIGNATURE = "invalid or missing signature"
 
 
@@ -56,9 +55,12 @@ class Delivery:
 
     def __init__(self, trigger: Trigger, delivery_id: str | None, event: str | None):
         self.trigger = trigger
-        self.row = TriggerDelivery(trigger_id=trigger.id, delivery_id=(delivery_id or None)
-                                   and delivery_id[:200], event=event and event[:64],
-                                   outcome="received", status_code=102)
+        self.given = {"trigger_id": trigger.id, "delivery_id": (delivery_id or "")[:200] or None,
+                      "event": (event or "")[:64] or None}
+        self.row = self._new_row()
+
+    def _new_row(self) -> TriggerDelivery:
+        return TriggerDelivery(**self.given, outcome="received", status_code=102)
 
     def claim(self, key: str) -> TriggerDelivery | None:
         """Insert the row holding `key`; the earlier delivery when the key is taken."""
@@ -69,12 +71,10 @@ class Delivery:
             session.commit()
         except IntegrityError:
             session.rollback()
-            earlier = session.scalar(select(TriggerDelivery).where(
+            self.row = self._new_row()  # the replay's own record, holding no key
+            return session.scalar(select(TriggerDelivery).where(
                 TriggerDelivery.trigger_id == self.trigger.id,
-                TriggerDelivery.dedup_key == key[:200]))
-            self.row = TriggerDelivery(**{c: getattr(self.row, c) for c in (
-                "trigger_id", "delivery_id", "event", "outcome", "status_code")})
-            return earlier or self.row
+                TriggerDelivery.dedup_key == key[:200])) or self.row
         return None
 
     def end(self, result: Outcome):
