@@ -22,6 +22,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from services.api.errors import INVALID, describe
 from services.api.hook_sources import HookEvent
 from services.api.trigger_rules import zpod_name
 from services.api.zpod_requests import create_zpod
@@ -45,11 +46,9 @@ def _built_by(session, trigger: Trigger, zpod: Zpod) -> bool:
 
 
 def _refusal(exc: HTTPException, zpod: Zpod | None = None) -> Outcome:
-    data = getattr(exc, "data", None) or {}
-    message = data.get("message") or exc.description or exc.name
-    errors = data.get("errors") or data.get("messages")
-    if errors and not data.get("message"):
-        message = f"the zPod request has problems: {errors}"
+    message, errors = describe(exc)
+    if message == INVALID:
+        message = f"the zPod request is not valid: {errors}"
     return Outcome(exc.code or 500, "failed", message, zpod)
 
 

@@ -17,6 +17,8 @@ from services.api.hook_sources import HookEvent, Unreadable
 
 PLACEHOLDERS = ("repo", "branch", "base", "tag", "pr", "sha", "ref", "event")
 MAX_NAME = 32
+# Pushed refs: the event's field and the trigger's patterns it must match.
+PUSHED = {"push": ("branch", "branches"), "tag": ("tag", "tags")}
 
 
 def placeholders_problem(pattern: str) -> str | None:
@@ -60,20 +62,15 @@ def filtered_out(trigger, event: HookEvent) -> str | None:
     """
     if event.kind not in trigger.events:
         return f"'{event.kind}' events are not handled by this trigger"
-    if event.kind == "push":
-        if not event.branch:
-            raise Unreadable("a push needs its branch")
+    if event.kind in PUSHED:
+        field, patterns = PUSHED[event.kind]
+        value, allowed = getattr(event, field), getattr(trigger, patterns)
+        if not value:
+            raise Unreadable(f"a {event.kind} needs its {field}")
         if event.deleted:
-            return f"branch '{event.branch}' was deleted"
-        if not _any(trigger.branches, event.branch):
-            return f"branch '{event.branch}' matches none of {trigger.branches}"
-    elif event.kind == "tag":
-        if not event.tag:
-            raise Unreadable("a tag push needs its tag")
-        if event.deleted:
-            return f"tag '{event.tag}' was deleted"
-        if not _any(trigger.tags, event.tag):
-            return f"tag '{event.tag}' matches none of {trigger.tags}"
+            return f"{field} '{value}' was deleted"
+        if not _any(allowed, value):
+            return f"{field} '{value}' matches none of {allowed}"
     elif event.kind == "pull_request":
         if event.pr is None or not event.action:
             raise Unreadable("a pull request event needs its number and action")
