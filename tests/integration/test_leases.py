@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from services.deployer.leases import expire_leases
 from shared.models import AuditEntry, Event, Job, JobStatus, Zpod
-from shared.worker_context import WorkerContext, context_for
+from shared.worker_context import WorkerContext
 from tests.conftest import endpoint_body
 from tests.helpers import wait_for_job
 
@@ -143,15 +143,22 @@ def test_two_ticks_at_expiry_make_one_destroy_job(app, client, endpoint, ctx):
     assert client.post("/api/v1/zpods/ending/lease", json={"extend_by": "1h"}).status_code == 409
 
 
-def test_an_ended_lease_destroys_the_zpod_on_the_simulator(client, worker, endpoint):
+def test_an_ended_lease_destroys_the_zpod_on_the_simulator(settings, client, worker, endpoint):
+    """Through what beat schedules: `deployer.expire_leases`, run by a deployer worker."""
+    from services.deployer.beat import create_beat
+    from shared.contract import Tasks
+
     zpod = deploy(client, "brief", lease="3s")
     assert wait_for_job(client, zpod["job_id"], 120)["status"] == "succeeded"
-    ctx = context_for(worker)
+    beat = create_beat(settings.with_overrides(lease_check_interval=30))
+    entry = beat.conf.beat_schedule["expire-leases"]
+    assert entry["task"] == Tasks.EXPIRE_LEASES.name and entry["schedule"] == 30
     deadline = time.monotonic() + 60
-    while expire_leases(ctx)["expired"] == 0:
+    while client.get(f"/api/v1/zpods/{zpod['id']}").json["status"] == "ready":
         assert time.monotonic() < deadline, "the lease never expired"
-        time.sleep(0.5)
-    shown = client.get("/api/v1/zpods/brief").json
+        beat.send_task(entry["task"], **entry["options"])
+        time.sleep(1)
+    shown = client.get(f"/api/v1/zpods/{zpod['id']}").json
     job = wait_for_job(client, shown["job_id"], 120)
     assert job["status"] == "succeeded" and job["events"][0]["kind"] == "lease_expired"
     assert client.get(f"/api/v1/zpods/{zpod['id']}").json["status"] == "destroyed"
