@@ -106,11 +106,14 @@ class Client:
 
     def create_zpod(self, name: str, endpoint: str, profile: str = "minimal",
                     overlays: list[str] | None = None, overrides: dict | None = None,
-                    **extra) -> dict:
-        """Ask for a zPod: the profile, then named overlays, then `overrides`, merged."""
-        return self.request("POST", "/zpods", json={
-            "name": name, "endpoint": endpoint, "profile": profile,
-            "overlays": overlays or [], "overrides": overrides or {}, **extra})
+                    lease: str | int | None = None) -> dict:
+        """Ask for a zPod: the profile, then named overlays, then `overrides`, merged;
+        `lease` (`4h`, `PT4H`, seconds) destroys it after that long."""
+        body = {"name": name, "endpoint": endpoint, "profile": profile,
+                "overlays": overlays or [], "overrides": overrides or {}}
+        if lease is not None:
+            body["lease"] = lease
+        return self.request("POST", "/zpods", json=body)
 
     def plan_zpod(self, name: str, endpoint: str, profile: str = "minimal",
                   overlays: list[str] | None = None, overrides: dict | None = None) -> dict:
@@ -119,6 +122,12 @@ class Client:
         return self.request("POST", "/zpods/plan", json={
             "name": name, "endpoint": endpoint, "profile": profile,
             "overlays": list(overlays or []), "overrides": overrides or {}})
+
+    def extend_lease(self, ref: str | int, by: str | int | None = None,
+                     until: str | None = None) -> dict:
+        """Extend a zPod's lease by a duration (`2h`, `PT2H`, seconds) or to a time."""
+        body = {"extend_by": by} if until is None else {"expires_at": until}
+        return self.request("POST", f"/zpods/{ref}/lease", json=body)
 
     def zpod(self, ref: str | int) -> dict:
         return self.request("GET", f"/zpods/{ref}")
@@ -275,6 +284,26 @@ class Client:
 
     def deliveries(self, ref: str | int) -> list[dict]:
         return self.request("GET", f"/channels/{ref}/deliveries")
+
+    # webhook triggers
+    def create_trigger(self, **fields) -> dict:
+        """Add a trigger; the answer holds its secret, the only time it is shown."""
+        return self.request("POST", "/triggers", json=fields)
+
+    def triggers(self) -> list[dict]:
+        return self.request("GET", "/triggers")
+
+    def trigger(self, ref: str | int) -> dict:
+        return self.request("GET", f"/triggers/{ref}")
+
+    def update_trigger(self, ref: str | int, **fields) -> dict:
+        return self.request("PATCH", f"/triggers/{ref}", json=fields)
+
+    def delete_trigger(self, ref: str | int) -> None:
+        self.request("DELETE", f"/triggers/{ref}")
+
+    def trigger_deliveries(self, ref: str | int, limit: int = 50) -> list[dict]:
+        return self.request("GET", f"/triggers/{ref}/deliveries", params={"limit": limit})
 
     # jobs and events
     def job(self, job_id: int) -> dict:

@@ -42,6 +42,8 @@ class Tasks:
     REPUBLISH_JOBS = TaskName("deployer.republish_jobs", Queues.DEPLOYER, ())
     # Periodic (beat): re-read every verified endpoint's cluster and datastore figures.
     REFRESH_CAPACITY = TaskName("deployer.refresh_capacity", Queues.DEPLOYER, ())
+    # Periodic (beat): warn of zPod leases ending soon, destroy the zPods whose lease ended.
+    EXPIRE_LEASES = TaskName("deployer.expire_leases", Queues.DEPLOYER, ())
     SYNC_LIBRARY = TaskName("library.sync_library", Queues.LIBRARY)
     DOWNLOAD_COMPONENT = TaskName("library.download_component", Queues.LIBRARY)
     STAGE_COMPONENT = TaskName("library.stage_component", Queues.LIBRARY)

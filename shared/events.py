@@ -36,13 +36,15 @@ class EventKind:
     ZPOD_DESTROYED = "zpod_destroyed"
     # A difference between a zPod's record and what vCenter has (a `check` job).
     DRIFT = "drift"
-    # Emitted by features still to come (multi-stage profiles, zPod leases);
-    # defined now so subscriptions can already ask for them.
+    # The item that ends a stage of a deploy says so.
     STAGE_FINISHED = "stage_finished"
+    # A zPod's lease ends soon (once per lease), or has ended and its destroy began.
     LEASE_EXPIRING = "lease_expiring"
+    LEASE_EXPIRED = "lease_expired"
 
     ALL = (JOB_STARTED, STEP_STARTED, STEP_FINISHED, PROGRESS, JOB_RETRYING, JOB_SUCCEEDED,
-           JOB_FAILED, ZPOD_DESTROYED, DRIFT, STAGE_FINISHED, LEASE_EXPIRING)
+           JOB_FAILED, ZPOD_DESTROYED, DRIFT, STAGE_FINISHED, LEASE_EXPIRING,
+           LEASE_EXPIRED)
 
 
 def event_payload(event: Event) -> dict:

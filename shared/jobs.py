@@ -268,6 +268,10 @@ def run_job(task, job_id: int, flow) -> str | None:
         return JobStatus.RUNNING
     finish(run, JobStatus.SUCCEEDED, (EventKind.JOB_SUCCEEDED, f"{flow.title} succeeded", 100),
            on_end=flow.on_success, before=getattr(flow, "success_events", ()))
+    # Work the success made that must wait for its commit (e.g. publishing a new job).
+    after = getattr(flow, "after_success", None)
+    if after is not None:
+        after(ctx, job_id)
     return JobStatus.SUCCEEDED
 
 

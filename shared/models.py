@@ -216,6 +216,10 @@ class Zpod(Base):
     # What was asked for (profile, overlays, overrides) and the merged document it made.
     request: Mapped[dict | None] = mapped_column(JSON)
     config: Mapped[dict | None] = mapped_column(JSON)
+    # When the zPod is destroyed by itself (NULL: never), and when the warning
+    # for the current lease went out (reset when the lease changes).
+    lease_expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    lease_warned_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -699,3 +703,66 @@ class OverlayRecord(NamedDocument, Base):
     """A named overlay document a zPod request can apply over its profile (shared.overlays)."""
 
     __tablename__ = "overlays"
+
+
+class Trigger(Base):
+    """A webhook that builds zPods: where deliveries come from, what they must match,
+    and the zPod request they turn into (see services.api.hooks)."""
+
+    __tablename__ = "triggers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    source: Mapped[str] = mapped_column(String(20))
+    # The shared secret (HMAC key, GitLab token or `whsec_...`): stored encrypted.
+    secret_encrypted: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Filter: event kinds, fnmatch patterns of branches and tags, pull request actions.
+    events: Mapped[list] = mapped_column(JSON)
+    branches: Mapped[list] = mapped_column(JSON)
+    tags: Mapped[list] = mapped_column(JSON)
+    pr_actions: Mapped[list] = mapped_column(JSON)
+    # Action template: the zPod request a matching delivery makes.
+    profile: Mapped[str] = mapped_column(String(64))
+    endpoint: Mapped[str] = mapped_column(String(64))
+    overlays: Mapped[list] = mapped_column(JSON, default=list)
+    overrides: Mapped[dict] = mapped_column(JSON, default=dict)
+    name_pattern: Mapped[str] = mapped_column(String(200))
+    lease_seconds: Mapped[int | None] = mapped_column(Integer)
+    on_push: Mapped[str] = mapped_column(String(20), default="replace")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    owner_user: Mapped[User] = relationship()
+
+    @property
+    def owner(self) -> str:
+        return self.owner_user.name
+
+
+class TriggerDelivery(Base):
+    """One webhook delivery to a trigger and what came of it (never its body).
+
+    `dedup_key` is the sender's delivery id while the delivery holds it: unique
+    per trigger, so of two copies arriving at once exactly one is inserted and
+    acts. A delivery that ended in an error gives its key back, so the sender
+    may redeliver it.
+    """
+
+    __tablename__ = "trigger_deliveries"
+    __table_args__ = (UniqueConstraint("trigger_id", "dedup_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    trigger_id: Mapped[int] = mapped_column(ForeignKey("triggers.id", ondelete="CASCADE"),
+                                            index=True)
+    delivery_id: Mapped[str | None] = mapped_column(String(200))
+    dedup_key: Mapped[str | None] = mapped_column(String(200))
+    event: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(20))
+    status_code: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(Text)
+    zpod_name: Mapped[str | None] = mapped_column(String(64))
+    zpod_id: Mapped[int | None] = mapped_column(ForeignKey("zpods.id"), index=True)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

@@ -90,6 +90,13 @@ class Settings:
       NESTLAB_CHANNEL_BLOCKLIST   networks (CIDR) and host names a channel URL may
                                   not point at, comma separated (default: link-local
                                   and cloud metadata addresses)
+    Webhook triggers and zPod leases:
+      NESTLAB_HOOK_MAX_BODY       largest webhook body accepted, bytes (1 MiB)
+      NESTLAB_LEASE_MAX           longest lease from now, seconds (7 days)
+      NESTLAB_LEASE_WARNING       seconds before expiry to emit `lease_expiring` (3600)
+      NESTLAB_LEASE_CHECK_INTERVAL  seconds between lease checks by beat (60)
+      NESTLAB_TRIGGER_LEASE       lease of a trigger's zPods when the trigger sets
+                                  none, seconds (1 day)
     """
 
     var_dir: Path = ROOT / "var"
@@ -142,6 +149,11 @@ class Settings:
     capacity_cpu_overcommit: float = 4.0
     capacity_memory_overcommit: float = 1.0
     capacity_storage_overcommit: float = 1.0
+    hook_max_body: int = 1 << 20
+    lease_max: float = 7 * 86400.0
+    lease_warning: float = 3600.0
+    lease_check_interval: float = 60.0
+    trigger_lease: float = 86400.0
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -200,6 +212,11 @@ class Settings:
             "NESTLAB_CAPACITY_CPU_OVERCOMMIT": ("capacity_cpu_overcommit", float),
             "NESTLAB_CAPACITY_MEMORY_OVERCOMMIT": ("capacity_memory_overcommit", float),
             "NESTLAB_CAPACITY_STORAGE_OVERCOMMIT": ("capacity_storage_overcommit", float),
+            "NESTLAB_HOOK_MAX_BODY": ("hook_max_body", int),
+            "NESTLAB_LEASE_MAX": ("lease_max", float),
+            "NESTLAB_LEASE_WARNING": ("lease_warning", float),
+            "NESTLAB_LEASE_CHECK_INTERVAL": ("lease_check_interval", float),
+            "NESTLAB_TRIGGER_LEASE": ("trigger_lease", float),
         }
         for var, (name, kind) in numbers.items():
             if env.get(var):

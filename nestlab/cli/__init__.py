@@ -20,6 +20,7 @@ from nestlab.cli import (
     library,
     profiles,
     session,
+    triggers,
     users,
     zpod_ops,  # noqa: F401 - adds power, check and remove-component to `zpods`
     zpods,
@@ -46,7 +47,7 @@ def main_options(
 session.register(app)
 app.add_typer(endpoints.app, name="endpoints", help="vCenter endpoints.")
 app.add_typer(zpods.app, name="zpods", help="zPods: create, list, show, power, check, "
-                                             "grant, destroy.")
+                                             "grant, lease, destroy.")
 app.add_typer(jobs.app, name="jobs", help="Jobs and their events.")
 app.add_typer(library.libraries, name="libraries", help="Component libraries.")
 app.add_typer(library.components, name="components",
@@ -56,6 +57,7 @@ app.add_typer(profiles.app, name="profiles", help="zPod profiles (documents, ove
 app.add_typer(users.users, name="users", help="Users, roles and quotas.")
 app.add_typer(users.tokens, name="tokens", help="API tokens.")
 app.add_typer(groups.app, name="groups", help="Groups of users, for grants.")
+app.add_typer(triggers.app, name="triggers", help="Webhook triggers that build zPods.")
 
 
 def main() -> None:

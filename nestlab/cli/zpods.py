@@ -26,7 +26,10 @@ COMPONENTS = [("hostname", "HOSTNAME"), ("fqdn", "FQDN"), ("ip", "IP"), ("role",
               ("power_state", "POWER")]
 DETAIL = COLUMNS + [("domain", "DOMAIN"), ("network.gateway", "GATEWAY"),
                     ("network.dns", "DNS"), ("status_message", "MESSAGE"),
-                    ("job_id", "LAST JOB"), ("created_at", "CREATED")]
+                    ("job_id", "LAST JOB"), ("lease_expires_at", "LEASE ENDS"),
+                    ("created_at", "CREATED")]
+lease = typer.Typer(no_args_is_help=True)
+app.add_typer(lease, name="lease", help="A zPod's lease: when it is destroyed by itself.")
 
 
 def finish(client, job: dict, title: str, wait: bool, components: list[dict] | None = None,
@@ -67,12 +70,14 @@ def create(name: str, endpoint: str = typer.Option(..., "--endpoint", "-e"),
            overrides: Path = typer.Option(None, "--overrides", help=(
                "A YAML/JSON file merged last ('-' for standard input).")),
            set_: list[str] = typer.Option(None, "--set", help=SET_HELP),
+           lease_for: str = typer.Option(None, "--lease", help="Destroy it after this long "
+                                                                "(4h, PT4H, seconds)."),
            wait: bool = typer.Option(False, "--wait", "-w", help="Show live progress.")):
     """Deploy a zPod."""
     body = apply_settings(read_overrides(overrides), set_ or [])
     with api() as client:
         zpod = client.create_zpod(name, endpoint=endpoint, profile=profile,
-                                  overlays=overlay or [], overrides=body)
+                                  overlays=overlay or [], overrides=body, lease=lease_for)
         if state.out.fmt != "table" or not wait:
             state.out.data(zpod, DETAIL)
         finish(client, client.job(zpod["job_id"]), f"deploy {name}", wait, zpod["components"])
@@ -194,3 +199,14 @@ def revoke(ref: str, permission_id: int):
     with api() as client:
         client.revoke_zpod_permission(ref, permission_id)
     state.out.say(f"permission {permission_id} revoked")
+@lease.command("extend")
+def extend_lease(ref: str,
+                 by: str = typer.Option(None, "--by", help="Add this much: 2h, PT2H, seconds."),
+                 until: str = typer.Option(None, "--until",
+                                           help="Set the end, ISO 8601 with a zone.")):
+    """Extend a zPod's lease (within the server's lease_max)."""
+    if (by is None) == (until is None):
+        raise typer.BadParameter("give --by or --until")
+    with api() as client:
+        zpod = client.extend_lease(ref, by=by, until=until)
+    state.out.data(zpod, [("name", "NAME"), ("lease_expires_at", "LEASE ENDS")])

@@ -22,6 +22,7 @@ from services.api import (
     events,
     groups,
     health,
+    hooks,
     jobs,
     libraries,
     metrics,
@@ -29,6 +30,7 @@ from services.api import (
     profiles,
     requests_log,
     site_settings,
+    triggers,
     uploads,
     users,
     zpod_ops,  # noqa: F401 - adds the live-zPod operations to the zpods blueprint
@@ -78,6 +80,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.register_blueprint(users.blp, url_prefix=f"{API_PREFIX}/users")
     api.register_blueprint(groups.blp, url_prefix=f"{API_PREFIX}/groups")
     api.register_blueprint(audit.blp, url_prefix=f"{API_PREFIX}/audit")
+    api.register_blueprint(triggers.blp, url_prefix=f"{API_PREFIX}/triggers")
+    api.register_blueprint(hooks.blp, url_prefix=f"{API_PREFIX}/hooks")
     requests_log.init_app(app)
     audit.init_app(app)
     app.before_request(auth.authenticate)

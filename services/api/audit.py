@@ -33,7 +33,7 @@ ACTIONS = {"POST": "create", "PUT": "update", "PATCH": "update", "DELETE": "dele
 AUDITED_READS = {"zpods.credentials": "credentials"}
 # POST routes that act on a record rather than create one: their last path segment.
 VERBS = {"verify", "sync", "enable", "disable", "stage", "test", "power", "start", "stop",
-         "check"}
+         "check", "lease"}
 
 
 def _action() -> str | None:

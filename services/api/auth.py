@@ -22,7 +22,8 @@ from shared.crypto import TOKEN_PREFIX, hash_token, new_api_token
 from shared.db import transaction
 from shared.models import ApiToken, TokenScope, User, UserRole, utcnow
 
-PUBLIC_PATHS = ("/api/v1/openapi.json", "/api/v1/docs", "/api/v1/version")
+# Webhook deliveries carry a signature instead of a token (services.api.hooks).
+PUBLIC_PATHS = ("/api/v1/openapi.json", "/api/v1/docs", "/api/v1/version", "/api/v1/hooks/")
 PREFIX_LENGTH = len(TOKEN_PREFIX) + 8
 ADMIN_NAME = "admin"
 LAST_USED_EVERY = timedelta(minutes=5)

@@ -32,20 +32,28 @@ def envelope(code: int, status: str, message: str, errors: dict | None = None) -
     return body
 
 
+INVALID = "the request is not valid; see errors for each field"
+
+
+def describe(error: HTTPException) -> tuple[str, dict | None]:
+    """The message and field errors an HTTP error (e.g. from `abort`) carries."""
+    data = getattr(error, "data", {}) or {}
+    message = data.get("message") or error.description or error.name
+    errors = data.get("errors") or data.get("messages")
+    if errors and not data.get("message"):
+        message = INVALID
+    return message, errors
+
+
 class NestlabApi(Api):
     ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: HTTPException):
+        message, errors = describe(error)
         if isinstance(error, InternalServerError) and error.original_exception is not None:
             log.error("unhandled error", exc_info=error.original_exception)
             message = "internal error; the server log has the details"
-        else:
-            data = getattr(error, "data", {}) or {}
-            message = data.get("message") or error.description or error.name
         data = getattr(error, "data", {}) or {}
-        errors = data.get("errors") or data.get("messages")
-        if errors and not data.get("message"):
-            message = "the request is not valid; see errors for each field"
         response = jsonify(envelope(error.code, error.name, message, errors))
         response.status_code = error.code
         for name, value in (data.get("headers") or {}).items():

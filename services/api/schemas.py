@@ -15,6 +15,7 @@ from marshmallow import (
     validates_schema,
 )
 
+from shared.durations import format_duration, parse_duration
 from shared.events import EventKind
 from shared.netplan import ZPOD_PREFIX, parse_vlan_range
 
@@ -26,6 +27,24 @@ THUMBPRINT = re.compile(r"^(?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2}$|^[0-9A-Fa-f]{6
 
 ZPOD_NAME_RULE = ("1-32 characters: lowercase letters, digits and '-', starting with a letter "
                   "and not ending with '-'")
+
+
+class Duration(fields.Field):
+    """A duration in, a `timedelta` out: ISO 8601 (`PT4H`), seconds, or `2h`; dumped as ISO."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault(
+            "description", "ISO 8601 duration (PT4H, P1D), seconds, or e.g. 2h")
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from exc
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else format_duration(value)
 
 
 class EndpointCreateSchema(Schema):
@@ -101,6 +120,20 @@ class ZpodCreateSchema(Schema):
         "description": "a last overlay of this request only, e.g. "
                        '{"stages": {"$items": {"hosts": {"items": {"$items": {"esxi{n}": '
                        '{"count": 2}}}}}}}'})
+    lease = Duration(load_default=None, allow_none=True, metadata={
+        "description": "destroy the zPod this long after it is requested (PT4H, 3600, 2h); "
+                       "at most the lease_max setting"})
+
+
+class LeaseExtendSchema(Schema):
+    extend_by = Duration(metadata={"description": "add this to the current expiry "
+                                                  "(or to now, when there is none)"})
+    expires_at = fields.AwareDateTime(metadata={"description": "the new expiry, with a zone"})
+
+    @validates_schema
+    def _one(self, data: dict, **_) -> None:
+        if ("extend_by" in data) == ("expires_at" in data):
+            raise ValidationError("give either extend_by or expires_at")
 
 
 class ComponentSchema(Schema):
@@ -156,6 +189,8 @@ class ZpodSchema(Schema):
     network = fields.Nested(NetworkSchema)
     components = fields.List(fields.Nested(ComponentSchema))
     job_id = fields.Integer(allow_none=True, metadata={"description": "the zPod's latest job"})
+    lease_expires_at = fields.DateTime(allow_none=True, metadata={
+        "description": "when the zPod is destroyed by itself (null: never)"})
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
 

@@ -10,6 +10,7 @@ way a zPod comes to be: the API's POST and the webhook triggers both use it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from flask_smorest import abort
 from marshmallow import ValidationError
@@ -21,6 +22,7 @@ from services.api.context import api_context
 from services.api.jobs import create_job
 from services.api.profile_schemas import ProfileDocumentSchema
 from shared.crypto import new_password
+from shared.durations import format_duration
 from shared.models import (
     Component,
     ComponentStatus,
@@ -32,6 +34,7 @@ from shared.models import (
     ProfileRecord,
     User,
     Zpod,
+    utcnow,
 )
 from shared.netplan import CapacityError, NetworkPlan, allocate, plan_components
 from shared.overlays import OverlayError, merge_all
@@ -69,6 +72,7 @@ def _endpoint(session, ref) -> Endpoint | None:
 def resolve(session, data: dict) -> Resolution:
     """Merge profile, overlays and overrides and check the result; never raises."""
     result = Resolution()
+    _check_lease(result, data.get("lease"))
     result.endpoint = _endpoint(session, data["endpoint"])
     if result.endpoint is None:
         result.problem("endpoint", f"unknown endpoint '{data['endpoint']}'")
@@ -103,6 +107,12 @@ def resolve(session, data: dict) -> Resolution:
     result.profile = profile_from_document(result.document)
     _check_components(session, result)
     return result
+
+
+def _check_lease(result: Resolution, lease: timedelta | None) -> None:
+    longest = timedelta(seconds=api_context().settings.lease_max)
+    if lease is not None and lease > longest:
+        result.problem("lease", f"at most {format_duration(longest)} (the lease_max setting)")
 
 
 def _check_components(session, result: Resolution) -> None:
@@ -151,7 +161,8 @@ def create_zpod(session, user: User, data: dict) -> tuple[Zpod, Job]:
                 request={"profile": data["profile"], "overlays": data.get("overlays", []),
                          "overrides": data.get("overrides") or {}},
                 config=resolution.document,
-                password_encrypted=ctx.secrets.encrypt(new_password()))
+                password_encrypted=ctx.secrets.encrypt(new_password()),
+                lease_expires_at=utcnow() + data["lease"] if data.get("lease") else None)
     session.add(zpod)
     session.flush()
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 from sqlalchemy import select
@@ -13,6 +15,7 @@ from services.api.jobs import create_job
 from services.api.plans import plan_zpod
 from services.api.profile_schemas import ProfileItemSchema
 from services.api.schemas import (
+    LeaseExtendSchema,
     ZpodCreateSchema,
     ZpodListQuerySchema,
     ZpodPlanResultSchema,
@@ -26,7 +29,8 @@ from services.api.user_schemas import (
 )
 from services.api.zpod_requests import add_component as add_zpod_component
 from services.api.zpod_requests import create_zpod
-from shared.models import Job, JobKind, JobStatus, Zpod, ZpodPermission, ZpodStatus
+from shared.durations import format_duration
+from shared.models import Job, JobKind, JobStatus, Zpod, ZpodPermission, ZpodStatus, utcnow
 from shared.netplan import NetworkPlan
 
 blp = Blueprint("zpods", __name__, description="zPods (nested labs)")
@@ -51,7 +55,8 @@ def zpod_view(zpod: Zpod) -> dict:
             "power_state": c.power_state,
             "stage": c.stage, "error": c.error,
         } for c in zpod.components],
-        "job_id": job_id, "created_at": zpod.created_at, "updated_at": zpod.updated_at,
+        "job_id": job_id, "lease_expires_at": zpod.lease_expires_at,
+        "created_at": zpod.created_at, "updated_at": zpod.updated_at,
     }
 
 
@@ -86,6 +91,17 @@ def refuse_if_busy(zpod: Zpod) -> None:
     if active is not None:
         abort(409, message=f"zPod '{zpod.name}' has a {active.kind} job in progress "
                            f"(job {active.id}); wait for it to end")
+
+
+def destroy_zpod(zpod: Zpod, params: dict | None = None) -> Job:
+    """Record and publish the zPod's destroy job (the DELETE route and the webhook
+    triggers); 409 when it is already destroyed or a job of it is under way."""
+    if zpod.status == ZpodStatus.DESTROYED:
+        abort(409, message=f"zPod '{zpod.name}' is already destroyed")
+    refuse_if_busy(zpod)
+    job = create_job(JobKind.DESTROY, zpod_id=zpod.id, params=params)
+    db().refresh(zpod)
+    return job
 
 
 @blp.route("")
@@ -143,11 +159,7 @@ class ZpodByRef(MethodView):
     def delete(self, ref):
         """Destroy a zPod (also one whose deployment failed): answers with the destroy job."""
         zpod = get_zpod_or_404(ref, manage=True)
-        if zpod.status == ZpodStatus.DESTROYED:
-            abort(409, message=f"zPod '{ref}' is already destroyed")
-        refuse_if_busy(zpod)
-        job = create_job(JobKind.DESTROY, zpod_id=zpod.id)
-        db().refresh(zpod)
+        job = destroy_zpod(zpod)
         return zpod_view(zpod), 202, {"Location": f"/api/v1/jobs/{job.id}"}
 
 
@@ -165,6 +177,36 @@ def add_component(item, ref):
     job = add_zpod_component(db(), current_user(), zpod, item)
     db().refresh(zpod)
     return zpod_view(zpod), 202, {"Location": f"/api/v1/jobs/{job.id}"}
+
+
+@blp.route("/<ref>/lease", methods=["POST"])
+@blp.arguments(LeaseExtendSchema)
+@blp.response(200, ZpodSchema)
+def extend_lease(data, ref):
+    """Extend (or shorten) the zPod's lease, for its owner and admins (audited).
+
+    `extend_by` adds to the current expiry (or to now when the zPod has no
+    lease); `expires_at` sets it. The new expiry must lie in the future and
+    no further than the `lease_max` setting from now.
+    """
+    zpod = get_zpod_or_404(ref, manage=True)
+    if zpod.live_name is None or zpod.status in (ZpodStatus.DESTROYING, ZpodStatus.DESTROYED):
+        abort(409, message=f"zPod '{zpod.name}' is being destroyed or gone")
+    now = utcnow()
+    if "expires_at" in data:
+        wanted = data["expires_at"]
+    else:
+        wanted = max(zpod.lease_expires_at or now, now) + data["extend_by"]
+    latest = now + timedelta(seconds=api_context().settings.lease_max)
+    if wanted <= now:
+        abort(422, errors={"json": {"expires_at": ["the new expiry must be in the future"]}})
+    if wanted > latest:
+        abort(422, message=f"a lease may end at most {format_duration(latest - now)} from now "
+                           f"(until {latest.isoformat(timespec='seconds')}; the lease_max "
+                           f"setting)", errors={"json": {"lease": [f"at most until {latest}"]}})
+    zpod.lease_expires_at, zpod.lease_warned_at = wanted, None
+    db().commit()
+    return zpod_view(zpod)
 
 
 @blp.route("/<ref>/credentials")

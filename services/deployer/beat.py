@@ -19,6 +19,7 @@ def create_beat(settings: Settings | None = None) -> Celery:
     app = create_celery(settings, name="nestlab-beat")
     interval = max(1.0, settings.republish_interval)
     capacity_interval = max(10.0, settings.capacity_refresh_interval)
+    lease_interval = max(1.0, settings.lease_check_interval)
     app.conf.beat_schedule = {
         "republish-jobs": {
             "task": Tasks.REPUBLISH_JOBS.name,
@@ -30,6 +31,11 @@ def create_beat(settings: Settings | None = None) -> Celery:
             "task": Tasks.REFRESH_CAPACITY.name,
             "schedule": capacity_interval,
             "options": {"queue": Tasks.REFRESH_CAPACITY.queue, "expires": capacity_interval},
+        },
+        "expire-leases": {
+            "task": Tasks.EXPIRE_LEASES.name,
+            "schedule": lease_interval,
+            "options": {"queue": Tasks.EXPIRE_LEASES.queue, "expires": lease_interval},
         },
     }
     app.conf.beat_schedule_filename = str(settings.var_dir / "celerybeat-schedule")

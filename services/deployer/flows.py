@@ -13,6 +13,7 @@ from pyVmomi import vim
 from sqlalchemy import select
 
 from services.deployer import capacity, items, vcenter
+from services.deployer.rebuild import publish_rebuild, rebuild
 from shared.db import transaction
 from shared.events import EventKind
 from shared.jobs import HANDED_OFF
@@ -154,6 +155,11 @@ class DestroyFlow:
             component.status, component.moref = "destroyed", None
         for resource in list(zpod.resources):
             session.delete(resource)
+        if (job.params or {}).get("rebuild"):
+            rebuild(session, job, zpod, job.params["rebuild"])
+
+    def after_success(self, ctx, job_id: int) -> None:
+        publish_rebuild(ctx, job_id)
 
     def on_failure(self, session, job, message: str) -> None:
         _set_zpod(session, job.zpod_id, ZpodStatus.FAILED, f"destroy failed: {message}")

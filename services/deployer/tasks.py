@@ -9,6 +9,7 @@ from services.deployer.components_ops import RemoveComponentFlow
 from services.deployer.drift import CheckFlow
 from services.deployer.flows import FLOWS
 from services.deployer.items import run_item
+from services.deployer.leases import expire_leases
 from services.deployer.power import PowerFlow
 from shared.contract import Tasks
 from shared.jobs import JOB_TASK_OPTIONS, run_job
@@ -36,6 +37,10 @@ def register(app: Celery) -> None:
     @app.task(name=Tasks.REFRESH_CAPACITY.name, shared=False, ignore_result=True)
     def refresh_capacity():
         return refresh_all(context_for(app))
+
+    @app.task(name=Tasks.EXPIRE_LEASES.name, shared=False, ignore_result=True)
+    def expire_leases_task():
+        return expire_leases(context_for(app))
 
     @app.task(name=Tasks.VERIFY_ENDPOINT.name, **JOB_TASK_OPTIONS)
     def verify_endpoint(self, job_id: int):

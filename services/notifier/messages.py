@@ -22,6 +22,7 @@ STATE_FOR_KIND = {
     EventKind.JOB_FAILED: "failed",
     EventKind.ZPOD_DESTROYED: "destroyed",
     EventKind.LEASE_EXPIRING: "warning",
+    EventKind.LEASE_EXPIRED: "warning",
 }
 ICONS = {"started": "🚀", "running": "⏳", "retrying": "🔁", "succeeded": "✅", "failed": "❌",
          "destroyed": "🗑️", "warning": "⏰", "test": "🔔"}

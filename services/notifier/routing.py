@@ -34,7 +34,8 @@ from shared.models import (
 )
 
 IMMEDIATE = frozenset({EventKind.JOB_STARTED, EventKind.JOB_SUCCEEDED, EventKind.JOB_FAILED,
-                       EventKind.ZPOD_DESTROYED, EventKind.LEASE_EXPIRING, "test"})
+                       EventKind.ZPOD_DESTROYED, EventKind.LEASE_EXPIRING,
+                       EventKind.LEASE_EXPIRED, "test"})
 WAITING = (DeliveryStatus.PENDING, DeliveryStatus.RETRYING)
 
 Planned = tuple[int, float]  # (delivery id, seconds until it is due)
