@@ -73,3 +73,36 @@ def plan(profile: str,
     would get on the endpoint, creating nothing; exit 1 when it would be refused."""
     zpods.plan(name, endpoint=endpoint, profile=profile, overlay=overlay, set_=set_,
                overrides=overrides)
+
+
+overlays = typer.Typer(no_args_is_help=True)
+OVERLAY_COLUMNS = [("id", "ID"), ("name", "NAME"), ("description", "DESCRIPTION"),
+                   ("updated_at", "UPDATED")]
+
+
+@overlays.command("list")
+def list_overlays():
+    """List named overlays."""
+    with api() as client:
+        state.out.data(client.overlays(), OVERLAY_COLUMNS)
+
+
+@overlays.command("create")
+def create_overlay(name: str,
+                   file: Path = typer.Argument(..., help="The overlay document (YAML or JSON); "
+                                                         "- for stdin."),
+                   description: str = typer.Option("", "--description", "-d")):
+    """Create a named overlay that zPod requests can apply (`--overlay NAME`)."""
+    document = yaml.safe_load(_read(file))
+    if not isinstance(document, dict):
+        raise typer.BadParameter(f"{file}: an overlay is a mapping")
+    with api() as client:
+        state.out.data(client.create_overlay(name, document, description), OVERLAY_COLUMNS)
+
+
+@overlays.command("delete")
+def delete_overlay(name: str):
+    """Delete a named overlay (zPods made with it keep their configuration)."""
+    with api() as client:
+        client.delete_overlay(name)
+    state.out.say(f"overlay '{name}' deleted")

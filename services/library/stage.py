@@ -121,7 +121,8 @@ class StageFlow:
             si, run.ctx.access(endpoint), ova, descriptor.decode(), name=template.name,
             pool=place.root_pool, folder=folder, datastore=place.datastore,
             network_map=network_map(si, place, declared["networks"]),
-            progress=lambda done, total: meter.update(done),
+            # The last figure always goes out, however fast the upload was.
+            progress=lambda done, total: meter.update(done, force=done >= total),
             timeout=run.ctx.settings.vsphere_timeout)
 
     def _record(self, run, template_id: int, **values) -> None:

@@ -19,6 +19,13 @@ def run_offline() -> None:
 def run_online() -> None:
     engine = make_engine(config.get_main_option("sqlalchemy.url"))
     with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            # Batch operations rebuild a table (copy, drop, rename): with foreign keys
+            # enforced, dropping a table other rows refer to fails. The pragma only
+            # takes effect outside a transaction, hence the raw cursor before it begins.
+            cursor = connection.connection.cursor()
+            cursor.execute("PRAGMA foreign_keys=OFF")
+            cursor.close()
         context.configure(connection=connection, target_metadata=target_metadata,
                           render_as_batch=True)
         with context.begin_transaction():

@@ -85,6 +85,17 @@ def test_overrides_file_then_add_component(nestlab, worker, simulator, client, t
     assert "stage added" in result.output and "10.96.0.19" in result.output
 
 
+def test_named_overlays(nestlab, tmp_path):
+    document = tmp_path / "small.yaml"
+    document.write_text("stages:\n  $items:\n    hosts:\n      items:\n        $items:\n"
+                        "          esxi{n}: {count: 1}\n")
+    result = nestlab("overlays", "create", "one-host", str(document), "-d", "one ESXi")
+    assert result.exit_code == 0, result.output
+    assert "one-host" in nestlab("overlays", "list").output
+    assert nestlab("overlays", "delete", "one-host").exit_code == 0
+    assert "one-host" not in nestlab("overlays", "list").output
+
+
 def test_failed_deployment_exits_non_zero(nestlab, worker, simulator, client):
     client.post("/api/v1/endpoints", json=endpoint_body(simulator, datastore="missing-ds"))
     result = nestlab("zpods", "create", "broken", "--endpoint", "sim", "--wait")

@@ -127,7 +127,7 @@ def test_migration_down_keeps_user_grants_and_drops_group_grants(app, people):
     ctx = app.extensions["nestlab"]
     url = ctx.settings.database_url
     ctx.engine.dispose()
-    command.downgrade(alembic_config(url), "-1")
+    command.downgrade(alembic_config(url), "0007")  # below the groups
     engine = make_engine(url)
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT u.name, p.role FROM zpod_permissions p "
