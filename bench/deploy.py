@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import redis
@@ -81,19 +82,26 @@ def run_case(stack, workdir: Path, delay_ms: int, redis_url: str) -> dict:
             "calls": statistics.median(calls)}
 
 
-def main() -> None:
+@contextmanager
+def bench_stack(redis_db: int):
+    """(stack, work directory, Redis URL on its own emptied database) for one benchmark."""
     stack = devstack.Stack()
     try:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
             base = devstack.ensure_redis(stack, workdir)
-            redis_url = base.rsplit("/", 1)[0] + f"/{BENCH_REDIS_DB}"
+            redis_url = base.rsplit("/", 1)[0] + f"/{redis_db}"
             redis.Redis.from_url(redis_url).flushdb()
-            print(f"minimal zPod (router + 3 ESXi), median of {RUNS} runs, POST to succeeded")
-            print(f"{'SOAP delay':>10} | {'deploy s':>8} | {'destroy s':>9} | SOAP calls/deploy")
-            for delay in (0, 50):
-                figures = run_case(stack, workdir, delay, redis_url)
-                print(f"{delay:>8}ms | {figures['deploy']:8.2f} | {figures['destroy']:9.2f} | "
-                      f"{figures['calls']:.0f}", flush=True)
+            yield stack, workdir, redis_url
     finally:
         stack.stop()
+
+
+def main() -> None:
+    with bench_stack(BENCH_REDIS_DB) as (stack, workdir, redis_url):
+        print(f"minimal zPod (router + 3 ESXi), median of {RUNS} runs, POST to succeeded")
+        print(f"{'SOAP delay':>10} | {'deploy s':>8} | {'destroy s':>9} | SOAP calls/deploy")
+        for delay in (0, 50):
+            figures = run_case(stack, workdir, delay, redis_url)
+            print(f"{delay:>8}ms | {figures['deploy']:8.2f} | {figures['destroy']:9.2f} | "
+                  f"{figures['calls']:.0f}", flush=True)

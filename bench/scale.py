@@ -13,13 +13,10 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import redis
-
-from bench.deploy import api_client, bench_settings, wait
+from bench.deploy import api_client, bench_settings, bench_stack, wait
 from nestlab import devstack
 from shared.settings import Settings
 
@@ -89,17 +86,9 @@ def run_workers(stack, workdir: Path, workers: int, redis_url: str) -> list[tupl
 
 
 def main() -> None:
-    stack = devstack.Stack()
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            workdir = Path(tmp)
-            base = devstack.ensure_redis(stack, workdir)
-            redis_url = base.rsplit("/", 1)[0] + f"/{BENCH_REDIS_DB}"
-            redis.Redis.from_url(redis_url).flushdb()
-            print(f"1 router + N ESXi, {DELAY_MS} ms per SOAP call, POST to succeeded")
-            print(f"{'N ESXi':>6} | {'workers':>7} | {'seconds':>7} | SOAP calls/zPod")
-            for workers in WORKERS:
-                for n, w, seconds, calls in run_workers(stack, workdir, workers, redis_url):
-                    print(f"{n:>6} | {w:>7} | {seconds:7.2f} | {calls}", flush=True)
-    finally:
-        stack.stop()
+    with bench_stack(BENCH_REDIS_DB) as (stack, workdir, redis_url):
+        print(f"1 router + N ESXi, {DELAY_MS} ms per SOAP call, POST to succeeded")
+        print(f"{'N ESXi':>6} | {'workers':>7} | {'seconds':>7} | SOAP calls/zPod")
+        for workers in WORKERS:
+            for n, w, seconds, calls in run_workers(stack, workdir, workers, redis_url):
+                print(f"{n:>6} | {w:>7} | {seconds:7.2f} | {calls}", flush=True)
