@@ -55,6 +55,11 @@ class PostgresDatabases:
         self._execute(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
         self._execute(f'CREATE DATABASE "{self.template}"')
         upgrade(self._url(self.template))
+        # PostgreSQL 15 copies a template through the WAL by default: four times slower
+        # for a database this small than copying its files.
+        with self.admin.connect() as connection:
+            version = connection.execute(text("SHOW server_version_num")).scalar()
+        self.strategy = " STRATEGY = FILE_COPY" if int(version) >= 150000 else ""
 
     def _execute(self, sql: str) -> None:
         with self.admin.connect() as connection:
@@ -65,7 +70,7 @@ class PostgresDatabases:
 
     def new(self, directory: Path) -> str:
         name = f"{self.prefix}_{next(self.counter)}"
-        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"')
+        self._execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.template}"{self.strategy}')
         return self._url(name)
 
     def drop(self, url: str) -> None:
