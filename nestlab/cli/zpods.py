@@ -103,10 +103,16 @@ def plan(name: str, endpoint: str = typer.Option(..., "--endpoint", "-e"),
         raise typer.Exit(1)
 
 
+# The columns that matter most, for terminals too narrow for all of them.
+NARROW = [("hostname", "HOSTNAME"), ("ip", "IP"), ("stage", "STAGE"), ("status", "STATUS"),
+          ("power_state", "POWER")]
+
+
 def show_zpod(zpod: dict) -> None:
     state.out.data(zpod, DETAIL)
     if state.out.fmt == "table" and zpod["components"]:
-        state.out.table(zpod["components"], COMPONENTS)
+        wide = state.out.console.width >= 140
+        state.out.table(zpod["components"], COMPONENTS if wide else NARROW)
 
 
 @app.command("list")
