@@ -79,6 +79,10 @@ class JobRun:
             return None
         return min(99, int(100 * self.step_count / self.total_steps))
 
+    def done(self, name: str) -> bool:
+        """Whether step `name` succeeded in this or an earlier attempt."""
+        return name in self._done
+
     @contextmanager
     def step(self, name: str):
         """Record the body as a step of the job, with its events.

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from services.api import capacity, quotas
 from services.api.access import may_use_endpoint
 from services.api.context import api_context
+from services.api.endpoints import find_endpoint
 from services.api.jobs import create_job
 from services.api.profile_schemas import ProfileDocumentSchema
 from shared.crypto import new_password
@@ -59,14 +60,9 @@ class Resolution:
 
 
 def _endpoint(session, ref) -> Endpoint | None:
-    found = None
-    if str(ref).isdigit():
-        found = session.get(Endpoint, int(ref))
-    if found is None:
-        found = session.scalar(select(Endpoint).where(Endpoint.name == str(ref)))
-    if found is not None and not may_use_endpoint(session, found.id):
-        return None
-    return found
+    """The endpoint `ref` names, if the caller may deploy onto it."""
+    found = find_endpoint(ref)
+    return found if found is not None and may_use_endpoint(session, found.id) else None
 
 
 def resolve(session, data: dict) -> Resolution:

@@ -53,7 +53,7 @@ from shared.netplan import NetworkPlan
 from shared.outbox import publish, publish_task
 from shared.ova import OvaError, parse_descriptor, read_descriptor
 from shared.staging import attach_job, template_row
-from shared.templating import TemplateError, render_properties
+from shared.templating import render_properties
 from shared.vsphere.connection import soap_calls
 from shared.vsphere.errors import PermanentError
 from shared.vsphere.inventory import call
@@ -104,6 +104,13 @@ def next_stage(session, zpod_id: int, after: int | None) -> int | None:
     return session.scalar(statement)
 
 
+def building_job(session, zpod_id: int) -> Job | None:
+    """The zPod's running job that builds components (a deploy or an addition)."""
+    return session.scalar(select(Job).where(
+        Job.zpod_id == zpod_id, Job.kind.in_(BUILDING_JOBS),
+        Job.status == JobStatus.RUNNING).order_by(Job.id.desc()).limit(1))
+
+
 def pending_in(session, zpod_id: int, stage: int) -> int:
     return session.scalar(select(func.count()).select_from(Component).where(
         Component.zpod_id == zpod_id, Component.stage_index == stage,
@@ -114,9 +121,7 @@ def _claim(ctx, component_id: int, owner: str) -> ItemWork | str | None:
     stale = utcnow() - timedelta(seconds=ctx.settings.job_stale_after)
     with transaction(ctx.sessions) as session:
         zpod_id = session.scalar(select(Component.zpod_id).where(Component.id == component_id))
-        job = session.scalar(select(Job).where(
-            Job.zpod_id == zpod_id, Job.kind.in_(BUILDING_JOBS),
-            Job.status == JobStatus.RUNNING).order_by(Job.id.desc()).limit(1))
+        job = building_job(session, zpod_id)
         if job is None:
             # Its job ended (failed by another item, say): a retry of the job sends it again.
             log.info("no running deploy job for component %s; leaving it", component_id)
@@ -163,9 +168,7 @@ def _waits_for_template(ctx, component_id: int) -> bool:
             return False
         library = session.scalar(select(LibraryComponent).where(
             LibraryComponent.uid == spec["component"]))
-        job = session.scalar(select(Job).where(
-            Job.zpod_id == component.zpod_id, Job.kind.in_(BUILDING_JOBS),
-            Job.status == JobStatus.RUNNING).order_by(Job.id.desc()).limit(1))
+        job = building_job(session, component.zpod_id)
         if library is None or library.status != ComponentStatus.READY or job is None:
             return False  # the item fails with the reason when it runs
         endpoint_id = component.zpod.endpoint_id
@@ -304,10 +307,7 @@ def _settings_for_guest(work: ItemWork) -> tuple[dict[str, str], dict[str, str]]
     templates.update(work.component.spec.get("properties") or {})
     try:
         rendered = render_properties(templates, variables)
-    except TemplateError as exc:
-        raise PermanentError(f"a property of '{work.component.hostname}' cannot be "
-                             f"rendered: {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - Jinja's own errors (undefined names...)
+    except Exception as exc:  # noqa: BLE001 - ours (TemplateError) and Jinja's (undefined...)
         raise PermanentError(f"a property of '{work.component.hostname}' cannot be "
                              f"rendered: {exc}") from None
     extra = {f"guestinfo.{key}": variables[name] for key, name in (
@@ -336,7 +336,7 @@ def build(run: JobRun, work: ItemWork):
     vm, state = existing if existing else (None, None)
     fresh = False
     with run.step(made_step):
-        if vm is not None and source == "import" and made_step not in run._done:
+        if vm is not None and source == "import" and not run.done(made_step):
             _remove_half_made(run, si, vm, name)
             vm = None
         if vm is None:

@@ -16,16 +16,14 @@ as nested ESXi read `guestinfo.*` keys.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
-from pyVmomi import vim, vmodl
+from pyVmomi import vim
 
-from shared.vsphere.collector import PC, content, properties, wait_for_tasks
-from shared.vsphere.errors import PermanentError, TransientError
+from shared.vsphere.collector import properties, wait_for_tasks, watch
+from shared.vsphere.errors import PermanentError
 from shared.vsphere.inventory import call
 
-GUEST_PROPS = ["guest.ipAddress", "runtime.powerState"]
 DEVICE_PROPS = ["config.hardware.device", "config.vAppConfig", "config.hardware.numCPU",
                 "config.hardware.memoryMB", "config.nestedHVEnabled"]
 
@@ -211,32 +209,10 @@ def task_result(si, task, action: str):
 
 def wait_for_ip(si, vm, name: str, timeout: float) -> str:
     """The IP address the guest reports, waited for with WaitForUpdatesEx (no polling)."""
-    pc = content(si).propertyCollector
-    spec = PC.FilterSpec(objectSet=[PC.ObjectSpec(obj=vm, skip=False)],
-                         propSet=[PC.PropertySpec(type=vim.VirtualMachine, pathSet=GUEST_PROPS,
-                                                  all=False)])
-    try:
-        guest_filter = pc.CreateFilter(spec, True)
-    except vmodl.MethodFault as exc:
-        raise TransientError(f"cannot watch '{name}': {type(exc).__name__}") from None
-    deadline, version, seen = time.monotonic() + timeout, "", {}
-    try:
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise PermanentError(
-                    f"'{name}' did not report an IP address within {timeout:.0f}s (is VMware "
-                    f"Tools running in the guest, and does its network come up on the zPod "
-                    f"portgroup?)")
-            update = pc.WaitForUpdatesEx(version, PC.WaitOptions(
-                maxWaitSeconds=max(1, int(min(remaining, 60)))))
-            if update is None:
-                continue
-            version = update.version
-            for filter_set in update.filterSet or []:
-                for obj in filter_set.objectSet or []:
-                    seen.update({c.name: c.val for c in obj.changeSet or []})
-            if seen.get("guest.ipAddress"):
-                return seen["guest.ipAddress"]
-    finally:
-        guest_filter.Destroy()
+    found = call(f"watch '{name}' for its IP address", watch, si, [vm], vim.VirtualMachine,
+                 ["guest.ipAddress"], lambda state: bool(state.get("guest.ipAddress")), timeout)
+    if vm._moId not in found:
+        raise PermanentError(
+            f"'{name}' did not report an IP address within {timeout:.0f}s (is VMware Tools "
+            f"running in the guest, and does its network come up on the zPod portgroup?)")
+    return found[vm._moId]["guest.ipAddress"]
